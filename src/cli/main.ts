@@ -1,0 +1,27 @@
+// The `dalle` command line: one commander program; each area registers its subcommands from its own file.
+import { Command } from 'commander';
+import { UserError } from '../errors.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('dalle')
+    .description('DALL·E text-to-image in TypeScript: train a discrete VAE and a transformer, generate images')
+    .version('0.1.0')
+    .showHelpAfterError();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`dalle: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
