@@ -1,0 +1,3 @@
+// Value names shared by the lowering and the runtimes.
+export const graphNameFor = (i: number): string => `in${i}`;
+export const outputNameFor = (i: number): string => `out${i}`;

@@ -1,0 +1,173 @@
+// A minimal ONNX protobuf writer: just the ModelProto / GraphProto / NodeProto / TensorProto / ValueInfoProto
+// fields that our lowering emits. Why our own: the npm `onnx-proto` package carries the ONNX 1.10 schema on
+// protobufjs 6, and the wire format for the dozen fields we need fits in a page (field numbers from onnx.proto).
+
+export const OnnxDataType = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 } as const;
+export type OnnxElemName = keyof typeof OnnxDataType;
+
+export type OnnxAttr =
+  | { kind: 'int'; value: number }
+  | { kind: 'float'; value: number }
+  | { kind: 'string'; value: string }
+  | { kind: 'ints'; value: readonly number[] }
+  | { kind: 'floats'; value: readonly number[] }
+  | { kind: 'tensor'; value: OnnxTensor };
+
+export interface OnnxTensor {
+  name: string;
+  elem: OnnxElemName;
+  dims: readonly number[];
+  raw: Uint8Array; // little-endian element bytes
+}
+
+export interface OnnxNode {
+  opType: string;
+  inputs: readonly string[];
+  outputs: readonly string[];
+  name?: string;
+  domain?: string;
+  attrs?: Record<string, OnnxAttr>;
+}
+
+export interface OnnxValueInfo {
+  name: string;
+  elem: OnnxElemName;
+  dims: readonly number[];
+}
+
+export interface OnnxGraph {
+  name: string;
+  nodes: readonly OnnxNode[];
+  initializers: readonly OnnxTensor[];
+  inputs: readonly OnnxValueInfo[];
+  outputs: readonly OnnxValueInfo[];
+}
+
+/** Growable byte buffer with the protobuf primitives. */
+class Writer {
+  private buf = new Uint8Array(256);
+  private len = 0;
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  varint(v: number | bigint): void {
+    let x = BigInt.asUintN(64, BigInt(v));
+    this.reserve(10);
+    while (x >= 0x80n) {
+      this.buf[this.len++] = Number(x & 0x7fn) | 0x80;
+      x >>= 7n;
+    }
+    this.buf[this.len++] = Number(x);
+  }
+
+  tag(field: number, wire: number): void {
+    this.varint((field << 3) | wire);
+  }
+
+  bytes(field: number, data: Uint8Array): void {
+    this.tag(field, 2);
+    this.varint(data.length);
+    this.reserve(data.length);
+    this.buf.set(data, this.len);
+    this.len += data.length;
+  }
+
+  string(field: number, s: string): void {
+    this.bytes(field, new TextEncoder().encode(s));
+  }
+
+  int(field: number, v: number): void {
+    this.tag(field, 0);
+    this.varint(v);
+  }
+
+  float(field: number, v: number): void {
+    this.tag(field, 5);
+    this.reserve(4);
+    new DataView(this.buf.buffer).setFloat32(this.len, v, true);
+    this.len += 4;
+  }
+
+  message(field: number, write: (w: Writer) => void): void {
+    const inner = new Writer();
+    write(inner);
+    this.bytes(field, inner.finish());
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+function writeTensor(w: Writer, t: OnnxTensor): void {
+  for (const d of t.dims) w.int(1, d);
+  w.int(2, OnnxDataType[t.elem]);
+  w.string(8, t.name);
+  w.bytes(9, t.raw);
+}
+
+const AttrType = { float: 1, int: 2, string: 3, tensor: 4, floats: 6, ints: 7 } as const;
+
+function writeAttr(w: Writer, name: string, a: OnnxAttr): void {
+  w.string(1, name);
+  switch (a.kind) {
+    case 'float': w.float(2, a.value); break;
+    case 'int': w.int(3, a.value); break;
+    case 'string': w.string(4, a.value); break;
+    case 'tensor': w.message(5, (m) => writeTensor(m, a.value)); break;
+    case 'floats': for (const v of a.value) w.float(7, v); break;
+    case 'ints': for (const v of a.value) w.int(8, v); break;
+  }
+  w.int(20, AttrType[a.kind]);
+}
+
+function writeNode(w: Writer, n: OnnxNode): void {
+  for (const i of n.inputs) w.string(1, i);
+  for (const o of n.outputs) w.string(2, o);
+  if (n.name) w.string(3, n.name);
+  w.string(4, n.opType);
+  for (const [k, a] of Object.entries(n.attrs ?? {})) w.message(5, (m) => writeAttr(m, k, a));
+  if (n.domain) w.string(7, n.domain);
+}
+
+function writeValueInfo(w: Writer, v: OnnxValueInfo): void {
+  w.string(1, v.name);
+  w.message(2, (type) =>
+    type.message(1, (tensorType) => {
+      tensorType.int(1, OnnxDataType[v.elem]);
+      tensorType.message(2, (shape) => {
+        for (const d of v.dims) shape.message(1, (dim) => dim.int(1, d));
+      });
+    }),
+  );
+}
+
+function writeGraph(w: Writer, g: OnnxGraph): void {
+  for (const n of g.nodes) w.message(1, (m) => writeNode(m, n));
+  w.string(2, g.name);
+  for (const t of g.initializers) w.message(5, (m) => writeTensor(m, t));
+  for (const v of g.inputs) w.message(11, (m) => writeValueInfo(m, v));
+  for (const v of g.outputs) w.message(12, (m) => writeValueInfo(m, v));
+}
+
+export const ONNX_OPSET = 18;
+const IR_VERSION = 8; // the IR version that goes with opset 18
+
+export function encodeModel(graph: OnnxGraph): Uint8Array {
+  const w = new Writer();
+  w.int(1, IR_VERSION);
+  w.string(2, 'dalle-ts');
+  w.message(7, (m) => writeGraph(m, graph));
+  w.message(8, (m) => {
+    m.string(1, '');
+    m.int(2, ONNX_OPSET);
+  });
+  return w.finish();
+}
