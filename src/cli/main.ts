@@ -1,6 +1,7 @@
 // The `dalle` command line: one commander program; each area registers its subcommands from its own file.
 import { Command } from 'commander';
 import { UserError } from '../errors.ts';
+import { registerTokenizerCommands } from './tokenizer.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .description('DALL·E text-to-image in TypeScript: train a discrete VAE and a transformer, generate images')
     .version('0.1.0')
     .showHelpAfterError();
+  registerTokenizerCommands(program);
   return program;
 }
 
