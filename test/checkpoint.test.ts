@@ -92,6 +92,11 @@ test('a checkpoint round-trips config, weights, optimizer slots, state and token
   assert.equal(loaded.tokenizerPath, path.join(ckpt, 'tokenizer.json'));
   const withoutOptimizer = await loadCheckpoint(ckpt, { configSchema, loadOptimizer: false });
   assert.equal(withoutOptimizer.optimizer, null);
+  // Re-saving with the tokenizer taken from the checkpoint being replaced keeps it.
+  await saveCheckpoint(ckpt, { config, weights, state: { step: 1235 }, tokenizerFile: loaded.tokenizerPath! });
+  const resaved = await loadCheckpoint(ckpt, { configSchema });
+  assert.deepEqual(JSON.parse(await fs.readFile(resaved.tokenizerPath!, 'utf8')), { version: '1.0', model: { type: 'BPE' } });
+  assert.equal(resaved.optimizer, null);
 });
 
 test('weights can be stored as F16 or BF16 and come back as rounded float32', async () => {

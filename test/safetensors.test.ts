@@ -402,6 +402,8 @@ test('the writer refuses inconsistent tensors, naming the file and the tensor', 
 test('an empty tensor set and a Map input both encode', () => {
   const empty = decodeSafetensors(encodeSafetensors({}));
   assert.equal(empty.tensors.size, 0);
+  const odd = decodeSafetensors(encodeSafetensors({ ['__proto__']: { dtype: 'U8', shape: [1], data: new Uint8Array([9]) } }));
+  assert.deepEqual([...odd.tensors.keys()], ['__proto__']);
   const fromMap = decodeSafetensors(encodeSafetensors(new Map([['x.y', { dtype: 'F32', shape: [1], data: new Float32Array([3]) } as TensorInput]])));
   assert.deepEqual([...(fromMap.tensors.get('x.y')!.data as Float32Array)], [3]);
 });

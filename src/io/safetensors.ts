@@ -365,7 +365,7 @@ export function encodeSafetensors(
     return { name, dtype: tensor.dtype, shape, bytes: storedData(name, tensor) };
   });
   prepared.sort((a, b) => dtypeByteSize(b.dtype) - dtypeByteSize(a.dtype) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = Object.create(null); // a tensor may be named "__proto__"
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [key, value] of Object.entries(metadata)) {
       if (typeof value !== 'string') throw new UserError(`metadata "${key}" must be a string, got ${JSON.stringify(value)}`);

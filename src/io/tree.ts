@@ -61,6 +61,11 @@ function listNames(names: string[], limit = 10): string {
   return names.length > limit ? `${shown} and ${names.length - limit} more` : shown;
 }
 
+/** Sets an own property even for keys like "__proto__", which plain assignment would treat specially. */
+function defineKey(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function buildFromNames<Leaf>(entries: Map<string, Leaf>): Tree<Leaf> {
   const root: Record<string, unknown> = Object.create(null);
   for (const [name, leaf] of entries) {
@@ -89,7 +94,7 @@ function buildFromNames<Leaf>(entries: Map<string, Leaf>): Tree<Leaf> {
     const isArray = keys.length > 0 && keys.every((key, index) => key === String(index));
     if (isArray) return keys.map((key) => finish(record[key]));
     const plain: Record<string, unknown> = {};
-    for (const key of keys) plain[key] = finish(record[key]);
+    for (const key of keys) defineKey(plain, key, finish(record[key]));
     return plain;
   };
   return finish(root) as Tree<Leaf>;
@@ -127,7 +132,7 @@ export function unflattenTree<Leaf, T>(
     const child = (key: string): string => (name ? `${name}.${key}` : key);
     if (Array.isArray(node)) return node.map((item, index) => rebuild(item, child(String(index))));
     const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(node as Record<string, unknown>)) out[key] = rebuild(value, child(key));
+    for (const [key, value] of Object.entries(node as Record<string, unknown>)) defineKey(out, key, rebuild(value, child(key)));
     return out;
   };
   return rebuild(template, '');
