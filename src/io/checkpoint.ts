@@ -54,16 +54,25 @@ export interface LoadCheckpointOptions<Config, State> {
   loadOptimizer?: boolean;
 }
 
+export interface LoadedTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
 export interface LoadedCheckpoint<Config, State> {
   path: string;
   config: Config;
-  weights: Map<string, { shape: number[]; data: Float32Array }>;
+  weights: Map<string, LoadedTensor>;
   weightsDtype: WeightsDtype;
-  optimizer: Map<string, { shape: number[]; data: Float32Array }> | null;
+  optimizer: Map<string, LoadedTensor> | null;
   state: State | null;
   tokenizerPath: string | null;
   /** True when the folder had to be restored from an interrupted replace before loading. */
   recovered: boolean;
+}
+
+interface Shaped {
+  shape: readonly number[];
 }
 
 function entriesOf<V>(named: Map<string, V> | Record<string, V>): [string, V][] {
@@ -89,7 +98,7 @@ function listed(label: string, items: string[], limit = 20): string[] {
  * Compares tensors with the expected shapes; returns the report lines (empty when everything matches):
  * missing names, unexpected names and shape mismatches.
  */
-export function compareShapes(actual: Map<string, { shape: readonly number[] }>, expected: ShapeMap): string[] {
+export function compareShapes(actual: Map<string, Shaped>, expected: ShapeMap): string[] {
   const expectedEntries = new Map(entriesOf(expected));
   const missing: string[] = [];
   const mismatched: string[] = [];
@@ -107,7 +116,7 @@ export function compareShapes(actual: Map<string, { shape: readonly number[] }>,
 }
 
 /** Checks that every optimizer slot is `<parameter>.<slot>` for a known parameter and has its shape. */
-function compareOptimizer(weights: Map<string, { shape: readonly number[] }>, optimizer: Map<string, { shape: readonly number[] }>): string[] {
+function compareOptimizer(weights: Map<string, Shaped>, optimizer: Map<string, Shaped>): string[] {
   const orphans: string[] = [];
   const mismatched: string[] = [];
   for (const [name, slot] of optimizer) {
@@ -207,9 +216,9 @@ function validate<T>(file: string, what: string, schema: z.ZodType<T>, value: un
   throw new UserError(`${file} is not a valid ${what}:\n${issues.join('\n')}`);
 }
 
-async function readFloatTensors(file: string, requireF32: boolean): Promise<{ tensors: Map<string, { shape: number[]; data: Float32Array }>; dtype: WeightsDtype }> {
+async function readFloatTensors(file: string, requireF32: boolean): Promise<{ tensors: Map<string, LoadedTensor>; dtype: WeightsDtype }> {
   const { tensors } = await readSafetensors(file);
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  const out = new Map<string, LoadedTensor>();
   const dtypes = new Set<string>();
   for (const [name, tensor] of tensors) {
     if (requireF32 && tensor.dtype !== 'F32') throw new UserError(`${file}: tensor "${name}" has dtype ${tensor.dtype}, expected F32`);
@@ -236,7 +245,9 @@ export async function loadCheckpoint<Config, State = unknown>(
   } catch {
     throw new UserError(`${dir}: no checkpoint folder there`);
   }
-  if (!stat.isDirectory()) throw new UserError(`${dir}: not a folder; a checkpoint is a folder with ${CHECKPOINT_FILES.config} and ${CHECKPOINT_FILES.weights}`);
+  if (!stat.isDirectory()) {
+    throw new UserError(`${dir}: not a folder; a checkpoint is a folder with ${CHECKPOINT_FILES.config} and ${CHECKPOINT_FILES.weights}`);
+  }
 
   const configFile = path.join(dir, CHECKPOINT_FILES.config);
   const configText = await readText(configFile);
@@ -273,7 +284,8 @@ export async function loadCheckpoint<Config, State = unknown>(
   const tokenizerText = await readText(tokenizerFile);
   if (tokenizerText !== null) parseJsonFile(tokenizerFile, tokenizerText);
 
-  return { path: dir, config, weights, weightsDtype, optimizer, state, tokenizerPath: tokenizerText === null ? null : tokenizerFile, recovered };
+  const tokenizerPath = tokenizerText === null ? null : tokenizerFile;
+  return { path: dir, config, weights, weightsDtype, optimizer, state, tokenizerPath, recovered };
 }
 
 async function fileExists(file: string): Promise<boolean> {

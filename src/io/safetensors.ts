@@ -132,7 +132,9 @@ function parseOffsets(source: string, name: string, value: unknown): [number, nu
     Array.isArray(value) &&
     value.length === 2 &&
     value.every((offset) => typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0);
-  if (!valid) fail(source, `tensor "${name}": "data_offsets" must be [begin, end] with non-negative integers, got ${JSON.stringify(value)}`);
+  if (!valid) {
+    fail(source, `tensor "${name}": "data_offsets" must be [begin, end] with non-negative integers, got ${JSON.stringify(value)}`);
+  }
   const [begin, end] = value as [number, number];
   if (end < begin) fail(source, `tensor "${name}": data_offsets [${begin}, ${end}] end before they begin`);
   return [begin, end];
@@ -210,12 +212,24 @@ function checkLayout(source: string, entries: Map<string, TensorEntry>, dataByte
   }
 }
 
-function parseHeader(source: string, bytes: Uint8Array, fileBytes: number): { entries: Map<string, TensorEntry>; metadata: Record<string, string>; dataStart: number } {
-  if (bytes.length < 8) fail(source, `the file is ${bytes.length} bytes, too short for the 8-byte header length; it is truncated or not safetensors`);
+interface ParsedHeader {
+  entries: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+  dataStart: number;
+}
+
+function tooShort(source: string, fileBytes: number): never {
+  fail(source, `the file is ${fileBytes} bytes, too short for the 8-byte header length; it is truncated or not safetensors`);
+}
+
+/** Parses and validates the header in `bytes` (which hold at least the header) against the file size. */
+function parseHeader(source: string, bytes: Uint8Array, fileBytes: number): ParsedHeader {
+  if (bytes.length < 8) tooShort(source, bytes.length);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const declared = view.getBigUint64(0, true);
   if (declared > BigInt(fileBytes - 8)) {
-    fail(source, `the header length ${declared} is larger than the rest of the file (${fileBytes - 8} bytes); it is truncated or not safetensors`);
+    const rest = fileBytes - 8;
+    fail(source, `the header length ${declared} is larger than the rest of the file (${rest} bytes); it is truncated or not safetensors`);
   }
   const headerBytes = Number(declared);
   if (headerBytes > MAX_HEADER_BYTES) fail(source, `the header length ${headerBytes} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
@@ -301,7 +315,7 @@ export async function inspectSafetensors(path: string): Promise<{ entries: Map<s
   }
   try {
     const fileBytes = (await handle.stat()).size;
-    if (fileBytes < 8) fail(path, `the file is ${fileBytes} bytes, too short for the 8-byte header length; it is truncated or not safetensors`);
+    if (fileBytes < 8) tooShort(path, fileBytes);
     const lengthBytes = new Uint8Array(8);
     await handle.read(lengthBytes, 0, 8, 0);
     const declared = new DataView(lengthBytes.buffer).getBigUint64(0, true);
