@@ -159,6 +159,10 @@ test('an invalid config, state or optimizer is refused with the file and field n
     /embed\.weight\.m: \[2\], parameter is \[10, 4\]/,
   );
   await assertUserError(saveCheckpoint(ckpt, { config, weights, state: { step: 1n } }), /training state cannot be saved as JSON/);
+  await assertUserError(
+    saveCheckpoint(ckpt, { config, weights: { x: { shape: [3], data: new Float32Array(4) } } }),
+    /ckpt\/model\.safetensors: tensor "x": shape \[3\] has 3 elements but the data has 4/,
+  );
 });
 
 test('damaged or missing files are refused with a message naming them', async () => {

@@ -162,26 +162,23 @@ export async function saveCheckpoint<Config>(dir: string, checkpoint: Checkpoint
     const problems = compareOptimizer(weights, optimizer);
     if (problems.length > 0) throw new UserError(`optimizer state does not match the parameters:\n${problems.join('\n')}`);
   }
-  const files: [string, Uint8Array | string][] = [[CHECKPOINT_FILES.config, toJson('config', checkpoint.config)]];
-  if (checkpoint.state !== undefined) files.push([CHECKPOINT_FILES.state, toJson('training state', checkpoint.state)]);
-  await replaceDirectoryAtomic(dir, async (temp) => {
-    const fail = (file: string, err: unknown): never => {
+  const encode = (file: string, tensors: Map<string, TensorInput>): Uint8Array => {
+    try {
+      return encodeSafetensors(tensors, { format: 'pt' });
+    } catch (err) {
       if (err instanceof UserError) throw new UserError(`${path.join(dir, file)}: ${err.message}`);
       throw err;
-    };
+    }
+  };
+  // Everything is encoded and checked before the disk is touched.
+  const files: [string, Uint8Array | string][] = [
+    [CHECKPOINT_FILES.config, toJson('config', checkpoint.config)],
+    [CHECKPOINT_FILES.weights, encode(CHECKPOINT_FILES.weights, weights)],
+  ];
+  if (optimizer) files.push([CHECKPOINT_FILES.optimizer, encode(CHECKPOINT_FILES.optimizer, optimizer)]);
+  if (checkpoint.state !== undefined) files.push([CHECKPOINT_FILES.state, toJson('training state', checkpoint.state)]);
+  await replaceDirectoryAtomic(dir, async (temp) => {
     for (const [file, contents] of files) await writeFileSynced(path.join(temp, file), contents);
-    try {
-      await writeFileSynced(path.join(temp, CHECKPOINT_FILES.weights), encodeSafetensors(weights, { format: 'pt' }));
-    } catch (err) {
-      fail(CHECKPOINT_FILES.weights, err);
-    }
-    if (optimizer) {
-      try {
-        await writeFileSynced(path.join(temp, CHECKPOINT_FILES.optimizer), encodeSafetensors(optimizer, { format: 'pt' }));
-      } catch (err) {
-        fail(CHECKPOINT_FILES.optimizer, err);
-      }
-    }
     if (checkpoint.tokenizerFile !== undefined) {
       try {
         await fs.copyFile(checkpoint.tokenizerFile, path.join(temp, CHECKPOINT_FILES.tokenizer));
