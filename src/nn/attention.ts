@@ -1,0 +1,86 @@
+// Multi-head self-attention with an arbitrary boolean mask (true = may attend) and a key-value cache.
+// Training and prefill run `selfAttention` over the whole sequence; sampling runs `attendCached` one token
+// at a time against a fixed-length cache, so that a single compiled decode step serves every position.
+import * as T from '../tensor/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import { type LinearParams, initLinear } from './init.ts';
+import { linear } from './layers.ts';
+import type { Rng } from '../tensor/index.ts';
+
+export interface AttentionParams<W = T.NDArray> {
+  qkv: LinearParams<W>; // [3·dim, dim]: queries, keys, values stacked
+  proj: LinearParams<W>; // [dim, dim]
+}
+
+export function initAttention(rng: Rng, dim: number): AttentionParams {
+  return { qkv: initLinear(rng, dim, 3 * dim), proj: initLinear(rng, dim, dim) };
+}
+
+/** A large negative score for masked positions: finite, so a fully masked row gives a uniform softmax, not NaN. */
+const MASKED = -1e9;
+
+/** [B, T, dim] → [B, heads, T, dim/heads] for each of q, k, v. */
+function splitHeads(x: Tensor, heads: number): Tensor {
+  const [b, t, d] = x.shape as [number, number, number];
+  return T.transpose(T.reshape(x, [b, t, heads, d / heads]), [0, 2, 1, 3]);
+}
+
+function mergeHeads(x: Tensor): Tensor {
+  const [b, h, t, dh] = x.shape as [number, number, number, number];
+  return T.reshape(T.transpose(x, [0, 2, 1, 3]), [b, t, h * dh]);
+}
+
+function projectQkv(p: AttentionParams<Tensor>, x: Tensor, heads: number): [Tensor, Tensor, Tensor] {
+  const d = x.shape[2]!;
+  if (d % heads) throw new RangeError(`attention: width ${d} does not divide into ${heads} heads`);
+  const [q, k, v] = T.split(linear(p.qkv, x), 3, 2) as [Tensor, Tensor, Tensor];
+  return [splitHeads(q, heads), splitHeads(k, heads), splitHeads(v, heads)];
+}
+
+/** softmax(q kᵀ/√d, masked) v. `mask` broadcasts to [B, heads, Tq, Tk]. */
+function attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): Tensor {
+  const scale = 1 / Math.sqrt(q.shape[3]!);
+  let scores = T.matmul(T.mul(q, scale), T.mT(k));
+  if (mask) scores = T.where(mask, scores, MASKED);
+  return T.matmul(T.softmax(scores, -1), v);
+}
+
+export interface AttentionOutput {
+  y: Tensor; // [B, T, dim]
+  k: Tensor; // [B, heads, T, dim/heads], for a cache
+  v: Tensor;
+}
+
+/** Full-sequence attention. `mask` (bool, true = may attend) broadcasts to [B, heads, T, T]; a causal mask
+ *  is `causalMask(T)`. */
+export function selfAttention(p: AttentionParams<Tensor>, x: Tensor, heads: number, mask?: Tensor): AttentionOutput {
+  const [q, k, v] = projectQkv(p, x, heads);
+  return { y: linear(p.proj, mergeHeads(attend(q, k, v, mask))), k, v };
+}
+
+/** One new token per sequence against a fixed-length cache of `L` earlier positions.
+ *  x: [B, 1, dim]; cache k, v: [B, heads, L, dim/heads] (host-owned, fed without copying); keyMask: bool
+ *  broadcasting to [B, 1, 1, L], which cached positions this token may attend to (positions not yet written
+ *  must be false). The token always attends to itself. Returns the output and this token's own key and
+ *  value ([B, heads, 1, dim/heads]), which the caller writes into its cache: only one position crosses
+ *  back to the host per step, and one compiled step serves every position. */
+export function attendCached(
+  p: AttentionParams<Tensor>, x: Tensor, heads: number, cache: { k: Tensor; v: Tensor }, keyMask: Tensor,
+): AttentionOutput {
+  const [q, k1, v1] = projectQkv(p, x, heads);
+  const k = T.concat([cache.k, k1], 2);
+  const v = T.concat([cache.v, v1], 2);
+  if (keyMask.rank !== 4 || keyMask.shape[3] !== cache.k.shape[2]) {
+    throw new RangeError(`attendCached: keyMask ${keyMask} should be bool [B or 1, 1, 1, ${cache.k.shape[2]}]`);
+  }
+  const self = T.expand(T.constant(T.NDArray.bool([1], [1, 1, 1, 1])), [keyMask.shape[0]!, 1, 1, 1]);
+  const mask = T.concat([keyMask, self], 3);
+  return { y: linear(p.proj, mergeHeads(attend(q, k, v, mask))), k: k1, v: v1 };
+}
+
+/** Lower-triangular [T, T] mask: position i may attend to j ≤ i. */
+export function causalMask(t: number): Tensor {
+  const allowed = new Uint8Array(t * t);
+  for (let i = 0; i < t; i++) for (let j = 0; j <= i; j++) allowed[i * t + j] = 1;
+  return T.constant(new T.NDArray(allowed, [t, t], 'bool'));
+}
