@@ -7,5 +7,5 @@ export { grad, valueAndGrad, vjp } from './autodiff.ts';
 export { compile, type Compiled, type CompileOptions, type Hosted } from './compile.ts';
 export { interpret } from './interpreter.ts';
 export { Rng } from './random.ts';
-export { flattenTree, unflattenTree, mapTree } from './tree.ts';
+export { flattenTree, unflattenTree, mapTree, type TreeDef } from './tree.ts';
 export { registeredOps } from './op.ts';

@@ -33,6 +33,7 @@ export const coreCases: OpCase[] = [
   { ops: ['cast'], name: 'cast float→int64', inputs: [{ shape: [3, 4] }], fn: (x) => T.cast(T.mul(x, 10), 'int64'), noGrad: true },
   { ops: ['cast'], name: 'cast bool→float', inputs: [{ shape: [3, 4], kind: 'bool' }], fn: (x) => T.cast(x, 'float32'), noGrad: true },
   { ops: ['cast'], name: 'cast int64→float', inputs: [{ shape: [5], kind: 'int', high: 100 }], fn: (x) => T.cast(x, 'float32'), noGrad: true },
+  { ops: ['stopGradient'], name: 'stopGradient', inputs: [{ shape: [3, 4] }], fn: (x) => T.add(T.stopGradient(x), 1), noGrad: true },
   { ops: ['sum'], name: 'sum axes keepdims', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.sum(x, [0, 2], true) },
   { ops: ['sum'], name: 'sum all', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.sum(x) },
   { ops: ['sum'], name: 'sum int64', inputs: [{ shape: [3, 4], kind: 'int', high: 50 }], fn: (x) => T.sum(x, 1), noGrad: true },

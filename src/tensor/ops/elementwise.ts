@@ -175,6 +175,16 @@ defineOp<{ to: DType }>({
   ref: ([x], node) => mapUnary(x!, (v) => (node.attrs.to === 'bool' ? (v !== 0 ? 1 : 0) : node.attrs.to === 'int64' ? Math.trunc(v) : v)),
 });
 
+/** The identity whose gradient is zero: straight-through estimators and targets that must not be trained. */
+defineOp<{}>({
+  name: 'stopGradient',
+  infer: ([x]) => ({ shape: x!.shape, dtype: x!.dtype }),
+  lower: (ctx, [x]) => ctx.emit('Identity', [x!])[0]!,
+  ref: ([x]) => x!.data.slice(),
+});
+
+export const stopGradient = (x: Tensor): Tensor => apply('stopGradient', [x], {});
+
 export function cast(x: Tensor, to: DType): Tensor {
   return x.dtype === to ? x : apply('cast', [x], { to });
 }
