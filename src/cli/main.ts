@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { registerTokenizerCommands } from './tokenizer.ts';
+import { registerDataCommands } from './data.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerTokenizerCommands(program);
+  registerDataCommands(program);
   return program;
 }
 

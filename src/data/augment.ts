@@ -1,0 +1,79 @@
+// Training-time augmentation on uint8 HWC images, driven by a seeded Rng so that a (seed, epoch, item)
+// triple always yields the same pixels. Both are off by default: a random resized crop changes framing,
+// and a horizontal flip would contradict captions that name left and right.
+import type { RgbImage } from '../io/images.ts';
+import type { Rng } from './random.ts';
+
+export interface AugmentOptions {
+  /** Random resized crop: area share and aspect-ratio ranges of the crop, resampled to the full size. */
+  randomResizedCrop?: { scale: [number, number]; ratio: [number, number] };
+  /** Probability of a horizontal flip. */
+  hflip?: number;
+}
+
+export function flipHorizontal(img: RgbImage): RgbImage {
+  const [h, w] = img.shape;
+  const out = new Uint8Array(img.data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = (y * w + x) * 3;
+      const d = (y * w + (w - 1 - x)) * 3;
+      out[d] = img.data[s]!;
+      out[d + 1] = img.data[s + 1]!;
+      out[d + 2] = img.data[s + 2]!;
+    }
+  }
+  return { data: out, shape: [h, w, 3] };
+}
+
+/** Bilinear resample of the rectangle (x0, y0, cw, ch) of `img` to an outW×outH image. */
+export function resampleRegion(img: RgbImage, x0: number, y0: number, cw: number, ch: number, outW: number, outH: number): RgbImage {
+  const [h, w] = img.shape;
+  const out = new Uint8Array(outW * outH * 3);
+  for (let y = 0; y < outH; y++) {
+    const sy = Math.min(h - 1, Math.max(0, y0 + ((y + 0.5) * ch) / outH - 0.5));
+    const iy = Math.floor(sy);
+    const fy = sy - iy;
+    const iy1 = Math.min(h - 1, iy + 1);
+    for (let x = 0; x < outW; x++) {
+      const sx = Math.min(w - 1, Math.max(0, x0 + ((x + 0.5) * cw) / outW - 0.5));
+      const ix = Math.floor(sx);
+      const fx = sx - ix;
+      const ix1 = Math.min(w - 1, ix + 1);
+      for (let c = 0; c < 3; c++) {
+        const a = img.data[(iy * w + ix) * 3 + c]!;
+        const b = img.data[(iy * w + ix1) * 3 + c]!;
+        const d = img.data[(iy1 * w + ix) * 3 + c]!;
+        const e = img.data[(iy1 * w + ix1) * 3 + c]!;
+        out[(y * outW + x) * 3 + c] = Math.round((a * (1 - fx) + b * fx) * (1 - fy) + (d * (1 - fx) + e * fx) * fy);
+      }
+    }
+  }
+  return { data: out, shape: [outH, outW, 3] };
+}
+
+/** Inception-style random resized crop back to the image's own size. */
+export function randomResizedCrop(img: RgbImage, rng: Rng, scale: [number, number], ratio: [number, number]): RgbImage {
+  const [h, w] = img.shape;
+  const area = w * h;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const target = area * rng.uniform(scale[0], scale[1]);
+    const aspect = Math.exp(rng.uniform(Math.log(ratio[0]), Math.log(ratio[1])));
+    const cw = Math.sqrt(target * aspect);
+    const ch = Math.sqrt(target / aspect);
+    if (cw <= w && ch <= h) {
+      const x0 = rng.uniform(0, w - cw);
+      const y0 = rng.uniform(0, h - ch);
+      return resampleRegion(img, x0, y0, cw, ch, w, h);
+    }
+  }
+  return img;
+}
+
+/** Apply the configured augmentations in a fixed order (crop, then flip). */
+export function augmentImage(img: RgbImage, options: AugmentOptions, rng: Rng): RgbImage {
+  let out = img;
+  if (options.randomResizedCrop) out = randomResizedCrop(out, rng, options.randomResizedCrop.scale, options.randomResizedCrop.ratio);
+  if (options.hflip && options.hflip > 0 && rng.bool(options.hflip)) out = flipHorizontal(out);
+  return out;
+}

@@ -1,0 +1,60 @@
+// Batches for training and evaluation from a prepared cache: seeded shuffling per epoch, fixed-size
+// batches (the last short batch kept or dropped), one caption chosen per image (seeded at random among its
+// captions, or always the first), and optional augmentation. Everything depends only on (seed, epoch), so
+// a resumed run sees exactly the batches it would have seen.
+import { type RgbBatch } from '../io/images.ts';
+import { type AugmentOptions, augmentImage } from './augment.ts';
+import type { ImageCache } from './cache.ts';
+import { Rng } from './random.ts';
+import type { Split } from './split.ts';
+
+export interface BatchOptions {
+  batchSize: number;
+  seed: number;
+  epoch?: number;
+  split?: Split | 'all';
+  shuffle?: boolean;
+  dropLast?: boolean;
+  caption?: 'random' | 'first';
+  augment?: AugmentOptions;
+}
+
+export interface Batch {
+  /** NHWC uint8; convert with toNchwFloat for models. */
+  images: RgbBatch;
+  captions: string[];
+  ids: string[];
+  /** Positions in the cache. */
+  indices: number[];
+}
+
+/** The order of cache positions for one epoch. */
+export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed' | 'epoch' | 'split' | 'shuffle'>): number[] {
+  const order = cache.indicesOf(options.split ?? 'train');
+  if (options.shuffle ?? true) new Rng(options.seed, 1, options.epoch ?? 0).shuffle(order);
+  return order;
+}
+
+/** All batches of one epoch, in order. */
+export function* iterateBatches(cache: ImageCache, options: BatchOptions): Generator<Batch> {
+  if (!(options.batchSize >= 1)) throw new RangeError(`batch size must be at least 1, got ${options.batchSize}`);
+  const order = epochOrder(cache, options);
+  const epoch = options.epoch ?? 0;
+  for (let start = 0; start < order.length; start += options.batchSize) {
+    const indices = order.slice(start, start + options.batchSize);
+    if (indices.length < options.batchSize && options.dropLast) break;
+    const images = cache.batch(indices);
+    const per = cache.width * cache.height * 3;
+    const captions: string[] = [];
+    indices.forEach((index, k) => {
+      const rng = new Rng(options.seed, 2, epoch, index);
+      const all = cache.items[index]!.captions;
+      captions.push(options.caption === 'first' ? all[0]! : all[rng.int(all.length)]!);
+      if (options.augment && (options.augment.randomResizedCrop || options.augment.hflip)) {
+        const view = { data: images.data.subarray(k * per, (k + 1) * per), shape: [cache.height, cache.width, 3] as [number, number, 3] };
+        view.data.set(augmentImage(view, options.augment, rng).data);
+      }
+    });
+    yield { images, captions, ids: indices.map((i) => cache.items[i]!.id), indices };
+  }
+}
