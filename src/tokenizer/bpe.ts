@@ -41,16 +41,10 @@ export function applyMerges(
 ): number[] {
   const n = input.length;
   if (n < 2) return Array.from(input);
-  const symbol = Int32Array.from(input);
-  const next = new Int32Array(n);
-  const prev = new Int32Array(n);
-  for (let i = 0; i < n; i++) { next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
-  const heap = new MinHeap(3 * n);
-  const pushPair = (pos: number, right: number): void => {
-    const rank = table.rank(symbol[pos]!, symbol[right]!);
-    if (rank >= 0) heap.push(rank * POSITION_SPAN + pos);
-  };
-  for (let i = 0; i + 1 < n; i++) pushPair(i, i + 1);
+  const { symbol, next, prev, heap } = scratchFor(n);
+  for (let i = 0; i < n; i++) { symbol[i] = input[i]!; next[i] = i + 1 < n ? i + 1 : -1; prev[i] = i - 1; }
+  heap.clear();
+  for (let i = 0; i + 1 < n; i++) pushPair(heap, table, symbol, i, i + 1);
   const skipped: number[] = [];
   while (heap.size > 0) {
     const entry = heap.pop();
@@ -66,12 +60,17 @@ export function applyMerges(
     if (after >= 0) prev[after] = pos;
     for (const entryBack of skipped) heap.push(entryBack);
     skipped.length = 0;
-    if (prev[pos]! >= 0) pushPair(prev[pos]!, pos);
-    if (after >= 0) pushPair(pos, after);
+    if (prev[pos]! >= 0) pushPair(heap, table, symbol, prev[pos]!, pos);
+    if (after >= 0) pushPair(heap, table, symbol, pos, after);
   }
   const out: number[] = [];
   for (let i = 0; i >= 0; i = next[i]!) out.push(symbol[i]!);
   return out;
+}
+
+function pushPair(heap: MinHeap, table: MergeTable, symbol: Int32Array, pos: number, right: number): void {
+  const rank = table.rank(symbol[pos]!, symbol[right]!);
+  if (rank >= 0) heap.push(rank * POSITION_SPAN + pos);
 }
 
 /** A binary min-heap of numbers in a fixed Float64Array. */
@@ -81,6 +80,10 @@ class MinHeap {
 
   constructor(capacity: number) {
     this.items = new Float64Array(capacity);
+  }
+
+  clear(): void {
+    this.size = 0;
   }
 
   push(value: number): void {
@@ -111,4 +114,16 @@ class MinHeap {
     items[i] = last;
     return top;
   }
+}
+
+/** Working arrays reused between words (grown when a longer word comes), so short words allocate nothing. */
+interface Scratch { symbol: Int32Array; next: Int32Array; prev: Int32Array; heap: MinHeap }
+let scratch: Scratch | null = null;
+
+function scratchFor(n: number): Scratch {
+  if (scratch === null || scratch.symbol.length < n) {
+    const size = Math.max(n, 2 * (scratch?.symbol.length ?? 0), 64);
+    scratch = { symbol: new Int32Array(size), next: new Int32Array(size), prev: new Int32Array(size), heap: new MinHeap(3 * size) };
+  }
+  return scratch;
 }

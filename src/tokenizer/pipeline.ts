@@ -61,7 +61,9 @@ export function compileNormalizer(value: unknown, where = 'normalizer'): Normali
     case 'Replace': {
       const pattern = patternOf(config, where);
       const content = typeof config.content === 'string' ? config.content : '';
-      return (text) => text.replaceAll(pattern, () => content);
+      const replace = (text: string): string => text.replaceAll(pattern, () => content);
+      const regex = (config.pattern as Json).Regex;
+      return regex === '\\s+' && content === ' ' ? (text) => (hasFoldableWhitespace(text) ? replace(text) : text) : replace;
     }
     case 'Prepend': {
       const prefix = typeof config.prepend === 'string' ? config.prepend : '';
@@ -71,6 +73,25 @@ export function compileNormalizer(value: unknown, where = 'normalizer'): Normali
     default:
       throw new UserError(`${where}: normalizer type ${JSON.stringify(config.type)} is not supported for byte-level BPE`);
   }
+}
+
+/** Code points with the Unicode White_Space property other than U+0020. */
+const WHITE_SPACE = new Set([9, 10, 11, 12, 13, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000]);
+
+/** Whether folding whitespace runs into one space would change the text: a quick scan that spares the regex. */
+function hasFoldableWhitespace(text: string): boolean {
+  let previousWasSpace = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32) {
+      if (previousWasSpace) return true;
+      previousWasSpace = true;
+    } else {
+      if ((c <= 13 || c >= 0x85) && WHITE_SPACE.has(c)) return true;
+      previousWasSpace = false;
+    }
+  }
+  return false;
 }
 
 /**

@@ -216,7 +216,8 @@ export class BpeTokenizer {
 
 function checkText(text: unknown): string {
   if (typeof text !== 'string') throw new UserError(`text to encode must be a string, got ${typeof text}`);
-  return text.replace(/\p{Cs}/gu, '\uFFFD');
+  const unicode = text as string & { isWellFormed(): boolean; toWellFormed(): string }; // ES2024, in Node 20
+  return unicode.isWellFormed() ? text : unicode.toWellFormed();
 }
 
 function concatBytes(chunks: Uint8Array[]): Uint8Array {
@@ -246,6 +247,10 @@ class AddedTokenSplitter {
 
   split(text: string): Section[] {
     if (this.pattern === null) return [{ text }];
+    this.pattern.lastIndex = 0;
+    const found = this.pattern.test(text);
+    this.pattern.lastIndex = 0;
+    if (!found) return [{ text }];
     const sections: Section[] = [];
     let previous = 0;
     for (const match of text.matchAll(this.pattern)) {
