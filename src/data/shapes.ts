@@ -87,10 +87,13 @@ const POLYGONS: Partial<Record<ShapeName, Point[]>> = {
 
 function insidePolygon(points: Point[], x: number, y: number): boolean {
   let inside = false;
-  for (let i = 0, j = points.length - 1; i < points.length; j = i++) {
-    const [xi, yi] = points[i]!;
-    const [xj, yj] = points[j]!;
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  const n = points.length;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const pi = points[i]!;
+    const pj = points[j]!;
+    const yi = pi[1];
+    const yj = pj[1];
+    if (yi > y !== yj > y && x < ((pj[0] - pi[0]) * (y - yi)) / (yj - yi) + pi[0]) inside = !inside;
   }
   return inside;
 }
