@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { registerTokenizerCommands } from './tokenizer.ts';
 import { registerDataCommands } from './data.ts';
+import { registerVaeCommands } from './vae.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerTokenizerCommands(program);
   registerDataCommands(program);
+  registerVaeCommands(program);
   return program;
 }
 

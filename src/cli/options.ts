@@ -1,0 +1,47 @@
+// Option parsers shared by the commands: each turns a bad value into a UserError naming the flag and value.
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { UserError } from '../errors.ts';
+
+export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+export function numberOption(name: string, min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new UserError(`${name} must be a number from ${min} to ${max}, got "${value}"`);
+    return n;
+  };
+}
+
+/** zod issues as one line each: `field: message`. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** `--config NAME|file.json`: a preset by name, or a JSON file validated by the schema. */
+export function resolveConfig<C>(value: string, presets: Record<string, C>, schema: z.ZodType<C>, flag = '--config'): C {
+  let raw: unknown;
+  if (Object.hasOwn(presets, value)) raw = presets[value];
+  else if (value.endsWith('.json')) {
+    try {
+      raw = JSON.parse(readFileSync(value, 'utf8'));
+    } catch (err) {
+      throw new UserError(`${flag} ${value}: ${(err as Error).message}`);
+    }
+  } else {
+    throw new UserError(`${flag} ${value}: not a preset (${Object.keys(presets).join(', ')}) nor a .json file`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new UserError(`${flag} ${value}: ${formatIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+export function seconds(start: number): string {
+  return `${((performance.now() - start) / 1000).toFixed(1)} s`;
+}

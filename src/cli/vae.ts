@@ -1,0 +1,123 @@
+// `dalle train-vae`, `eval-vae`, `encode` and `decode`: the dVAE's commands.
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../errors.ts';
+import { decodeImage, resizeImage, toNchwFloat, stackImages, fromNchwFloat, batchImage, writePng, ImageDecodeError } from '../io/images.ts';
+import * as T from '../tensor/index.ts';
+import { DVAE_PRESETS, DvaeConfigSchema, type DvaeConfig, gridSize } from '../dvae/config.ts';
+import { trainDvae } from '../dvae/train.ts';
+import { loadDvae } from '../dvae/load.ts';
+import { evaluateDvae } from '../dvae/eval.ts';
+import { ensureCache } from '../train/data.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
+
+export function registerVaeCommands(program: Command): void {
+  program
+    .command('train-vae')
+    .description('train the discrete VAE (stage 1) on captioned images')
+    .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
+    .requiredOption('--out <dir>', 'run folder: checkpoint, samples/, data cache')
+    .option('--config <name|file.json>', `preset (${Object.keys(DVAE_PRESETS).join(', ')}) or a JSON config`, 'small')
+    .option('--steps <n>', 'total updates', intOption('--steps', 1), 5000)
+    .option('--batch <n>', 'images per update', intOption('--batch', 1), 32)
+    .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 1e-3)
+    .option('--beta <weight>', 'final KL weight β', numberOption('--beta', 0), 6.6)
+    .option('--seed <n>', 'seed for initialisation, noise and data order', intOption('--seed', 0), 0)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 500)
+    .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 500)
+    .option('--straight-through', 'hard one-hot codes forward, soft gradients back')
+    .option('--resume', 'continue the run in --out exactly where it stopped')
+    .action(async (o) => {
+      const start = performance.now();
+      const config = o.resume ? undefined : resolveConfig<DvaeConfig>(o.config, DVAE_PRESETS, DvaeConfigSchema as never);
+      const r = await trainDvae({
+        out: o.out, data: o.data, resume: !!o.resume, ...(config && { config }),
+        options: { steps: o.steps, batchSize: o.batch, lr: o.lr, betaFinal: o.beta, seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough },
+      });
+      process.stdout.write(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${o.out}\n`);
+    });
+
+  program
+    .command('eval-vae')
+    .description('hard and soft reconstruction PSNR and codebook use on the validation split, as JSON')
+    .requiredOption('--model <dir>', 'dVAE checkpoint folder')
+    .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
+    .option('--split <name>', 'val or train', 'val')
+    .option('--json <file>', 'also write the figures to this file')
+    .action(async (o) => {
+      if (o.split !== 'val' && o.split !== 'train') throw new UserError(`--split must be val or train, got "${o.split}"`);
+      const dvae = await loadDvae(o.model);
+      const { cache } = await ensureCache(o.data, dvae.config.imageSize, o.model, (l) => process.stderr.write(l + '\n'));
+      const result = await evaluateDvae(dvae, cache, { split: o.split });
+      const json = JSON.stringify(result, null, 2);
+      if (o.json) await writeFileAtomic(o.json, json + '\n');
+      process.stdout.write(json + '\n');
+    });
+
+  program
+    .command('encode')
+    .description('images → dVAE code grids (JSON: one grid of codebook indices per image)')
+    .requiredOption('--vae <dir>', 'dVAE checkpoint folder')
+    .requiredOption('--out <file>', 'JSON file for the code grids')
+    .argument('<images...>', 'image files')
+    .action(async (images: string[], o) => {
+      const dvae = await loadDvae(o.vae);
+      const size = dvae.config.imageSize;
+      const decoded = [];
+      for (const path of images) {
+        try {
+          decoded.push(await resizeImage(await decodeImage(path), size, size, 'cover'));
+        } catch (err) {
+          if (err instanceof ImageDecodeError) throw new UserError(err.message);
+          throw err;
+        }
+      }
+      const nchw = toNchwFloat(stackImages(decoded));
+      const codes = await dvae.encode(new T.NDArray(nchw.data, nchw.shape));
+      const g = gridSize(dvae.config);
+      const values = codes.toNumbers();
+      const grids = images.map((path, i) => ({ image: path, grid: Array.from({ length: g }, (_, r) => values.slice((i * g + r) * g, (i * g + r + 1) * g)) }));
+      await writeFileAtomic(o.out, JSON.stringify({ vae: o.vae, grid: g, vocab: dvae.config.vocab, codes: grids }) + '\n');
+      process.stdout.write(`encoded ${images.length} images to ${g}×${g} grids in ${o.out}\n`);
+    });
+
+  program
+    .command('decode')
+    .description('dVAE code grids (the JSON of `dalle encode`) → PNG images')
+    .requiredOption('--vae <dir>', 'dVAE checkpoint folder')
+    .requiredOption('--codes <file>', 'JSON file of code grids')
+    .requiredOption('--out <dir>', 'folder for the PNGs')
+    .action(async (o) => {
+      const dvae = await loadDvae(o.vae);
+      const g = gridSize(dvae.config);
+      let parsed: { codes?: { image?: string; grid: number[][] }[] };
+      try {
+        parsed = JSON.parse(await readFile(o.codes, 'utf8'));
+      } catch (err) {
+        throw new UserError(`${o.codes}: ${(err as Error).message}`);
+      }
+      const items = parsed.codes;
+      if (!Array.isArray(items) || items.length === 0) throw new UserError(`${o.codes}: expected {"codes": [{"grid": [[…]]}, …]}`);
+      const flat: number[] = [];
+      items.forEach((item, i) => {
+        const grid = item.grid;
+        if (!Array.isArray(grid) || grid.length !== g || grid.some((row) => !Array.isArray(row) || row.length !== g)) {
+          throw new UserError(`${o.codes}: codes[${i}].grid is not a ${g}×${g} grid (this dVAE's size)`);
+        }
+        for (const v of grid.flat()) {
+          if (!Number.isInteger(v) || v < 0 || v >= dvae.config.vocab) throw new UserError(`${o.codes}: codes[${i}] holds ${v}, outside the codebook 0…${dvae.config.vocab - 1}`);
+          flat.push(v);
+        }
+      });
+      const images = await dvae.decode(T.NDArray.int64(flat, [items.length, g, g]));
+      const rgb = fromNchwFloat({ data: images.data as Float32Array, shape: images.shape as [number, 3, number, number] });
+      await mkdir(o.out, { recursive: true });
+      for (let i = 0; i < items.length; i++) {
+        const name = items[i]!.image ? basename(items[i]!.image!, extname(items[i]!.image!)) : `decoded-${i}`;
+        await writePng(join(o.out, `${name}.png`), batchImage(rgb, i));
+      }
+      process.stdout.write(`decoded ${items.length} grids into ${o.out}\n`);
+    });
+}

@@ -1,0 +1,71 @@
+// The dVAE's training objective (Ramesh et al. 2021, appendix A): the evidence lower bound with the
+// Gumbel-softmax relaxation of the code posterior, a logit-Laplace reconstruction likelihood on pixels mapped
+// to (ε, 1−ε), and the KL to a uniform prior over the K codes weighted by β. The loss is normalised per
+// pixel value (the sums over pixels and over latents both divided by B·C·H·W).
+import * as T from '../tensor/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import type { DvaeConfig } from './config.ts';
+import { type DvaeParams, decode, encode, mapPixels, reconstruct } from './model.ts';
+
+export interface DvaeBatch {
+  images: Tensor; // [B, C, H, W] in [0, 1]
+  gumbel: Tensor; // [B, K, g, g] standard Gumbel noise from the host PRNG
+  tau: Tensor; // scalar temperature
+  beta: Tensor; // scalar KL weight
+}
+
+export interface DvaeLossOptions {
+  /** Hard one-hot samples in the forward pass with the soft sample's gradient. */
+  straightThrough?: boolean;
+}
+
+/** Negative log-likelihood of mapped pixels x' under the logit-Laplace distribution with location μ and
+ *  scale b = exp(ln b), per element: ln(2b) + ln(x'(1−x')) + |logit x' − μ| / b. */
+export function logitLaplaceNll(xMapped: Tensor, mu: Tensor, lnB: Tensor): Tensor {
+  const logitX = T.sub(T.log(xMapped), T.log(T.sub(1, xMapped)));
+  const absErr = T.abs(T.sub(logitX, mu));
+  return T.add(T.add(T.add(lnB, Math.LN2), T.log(T.mul(xMapped, T.sub(1, xMapped)))), T.mul(absErr, T.exp(T.neg(lnB))));
+}
+
+/** KL(q ‖ uniform) summed over codes, per grid cell: Σ q ln q + ln K. */
+export function klToUniform(logits: Tensor, axis: number): Tensor {
+  const logQ = T.logSoftmax(logits, axis);
+  return T.add(T.sum(T.mul(T.exp(logQ), logQ), axis), Math.log(logits.shape[axis]!));
+}
+
+export function dvaeLoss(p: DvaeParams<Tensor>, batch: DvaeBatch, c: DvaeConfig, opts: DvaeLossOptions = {}): [Tensor, Record<string, Tensor>] {
+  const x = mapPixels(batch.images);
+  const logits = encode(p.encoder, x, c);
+  const soft = T.softmax(T.div(T.add(logits, batch.gumbel), batch.tau), 1);
+  let z = soft;
+  if (opts.straightThrough) {
+    const hard = T.cast(T.equal(soft, T.max(soft, 1, true)), 'float32');
+    z = T.add(T.stopGradient(T.sub(hard, soft)), soft);
+  }
+  const out = decode(p.decoder, z, c);
+  const recon = reconstruct(out, c);
+  const pixelCount = batch.images.size;
+  let recSum: Tensor;
+  if (c.likelihood === 'mse') {
+    recSum = T.sum(T.square(T.sub(recon, batch.images)));
+  } else {
+    const mu = T.sliceAxis(out, 1, 0, c.channels);
+    const lnB = T.sliceAxis(out, 1, c.channels, 2 * c.channels);
+    recSum = T.sum(logitLaplaceNll(x, mu, lnB));
+  }
+  const rec = T.div(recSum, pixelCount);
+  const kl = T.div(T.sum(klToUniform(logits, 1)), pixelCount);
+  const loss = T.add(rec, T.mul(batch.beta, kl));
+  const usage = codeUsage(logits, c.vocab);
+  return [loss, { rec, kl, softMse: T.mean(T.square(T.sub(recon, batch.images))), perplexity: usage.perplexity, codesUsed: usage.used }];
+}
+
+/** Over a batch's argmax codes: the perplexity exp(H) of the code histogram and the number of distinct
+ *  codes, which make codebook collapse visible. */
+export function codeUsage(logits: Tensor, vocab: number): { perplexity: Tensor; used: Tensor } {
+  const codes = T.argmax(logits, 1);
+  const counts = T.sum(T.oneHot(T.reshape(codes, [-1]), vocab), 0);
+  const probs = T.div(counts, codes.size);
+  const plogp = T.where(T.greater(probs, 0), T.mul(probs, T.log(T.maximum(probs, 1e-30))), 0);
+  return { perplexity: T.exp(T.neg(T.sum(plogp))), used: T.sum(T.cast(T.greater(counts, 0), 'float32')) };
+}

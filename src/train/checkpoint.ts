@@ -1,0 +1,57 @@
+// Between a Trainer and a checkpoint folder: parameters by their PyTorch-style names, AdamW moments and (with
+// an EMA) the raw training weights as optimizer slots, and the step and RNG state as JSON. The weights file
+// holds what inference should use: the EMA weights when there is an EMA, else the trained ones.
+import { type LoadedCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
+import { namedParams } from '../nn/params.ts';
+import * as T from '../tensor/index.ts';
+import type { NDArray } from '../tensor/index.ts';
+import type { Trainer } from '../optim/trainer.ts';
+import { UserError } from '../errors.ts';
+
+export interface TrainingState {
+  step: number;
+  rng: number[];
+  [key: string]: unknown;
+}
+
+const asParam = (a: NDArray) => ({ shape: a.shape, data: a.data as Float32Array });
+
+export async function saveTrainer<C>(dir: string, config: C, trainer: Trainer<any>, state: TrainingState, options: { tokenizerFile?: string; weightsDtype?: WeightsDtype } = {}): Promise<void> {
+  const weights = new Map([...namedParams(trainer.ema ?? trainer.params)].map(([k, v]) => [k, asParam(v)]));
+  const optimizer = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const [slot, tree] of [['m', trainer.opt.m], ['v', trainer.opt.v], ...(trainer.ema ? [['train', trainer.train]] : [])] as [string, unknown][]) {
+    for (const [name, a] of namedParams(tree)) optimizer.set(`${name}.${slot}`, asParam(a));
+  }
+  await saveCheckpoint(dir, { config, weights, optimizer, state, ...options });
+}
+
+/** Fill a parameter tree shaped like `template` from named tensors (checkpoint weights or slots). */
+export function paramsFromNamed<P>(template: P, named: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, source: string, suffix = ''): P {
+  return T.mapTree(template, T.isNDArray, (a, path) => {
+    const t = named.get(path + suffix);
+    if (!t) throw new UserError(`${source}: tensor '${path + suffix}' is missing`);
+    if (t.shape.length !== a.shape.length || t.shape.some((d, i) => d !== a.shape[i])) {
+      throw new UserError(`${source}: tensor '${path + suffix}' has shape [${t.shape}], the config implies [${a.shape}]`);
+    }
+    return new T.NDArray(t.data, a.shape);
+  }) as P;
+}
+
+/** The expected name → shape map of a parameter tree, for loadCheckpoint's check. */
+export function shapesOf(params: unknown): Map<string, readonly number[]> {
+  return new Map([...namedParams(params)].map(([k, v]) => [k, v.shape]));
+}
+
+/** Put a loaded checkpoint's training weights, moments and EMA back into a Trainer built for the same
+ *  config (all parameters trainable). */
+export function restoreTrainer(trainer: Trainer<any>, loaded: LoadedCheckpoint<unknown, unknown>, step: number): void {
+  const source = `${loaded.path}/optimizer.safetensors`;
+  if (!loaded.optimizer) throw new UserError(`${loaded.path}: no optimizer state to resume from`);
+  const slots = loaded.optimizer;
+  const hasRaw = [...slots.keys()].some((k) => k.endsWith('.train'));
+  const weights = loaded.weights;
+  trainer.train = hasRaw ? paramsFromNamed(trainer.train, slots, source, '.train') : paramsFromNamed(trainer.train, weights, `${loaded.path}/model.safetensors`);
+  trainer.opt = { m: paramsFromNamed(trainer.opt.m, slots, source, '.m'), v: paramsFromNamed(trainer.opt.v, slots, source, '.v') };
+  if (trainer.ema) trainer.ema = paramsFromNamed(trainer.ema, weights, `${loaded.path}/model.safetensors`);
+  trainer.step = step;
+}
