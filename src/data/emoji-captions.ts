@@ -27,6 +27,7 @@ export function emojiIdentity(hexcode: string): string {
 const IRREGULAR_PLURALS = new Set(['people', 'men', 'women', 'children', 'feet', 'teeth', 'mice', 'geese']);
 const SINGULAR_S = /(ss|us|is|ous|ics|ass)$/i;
 const HAIR_OR_BEARD = /^(red hair|curly hair|white hair|blond hair|bald|beard)$/;
+const PERSON_WORDS = /^(man|woman|men|women|boy|girl|person|people|adult|child|children|baby)$/;
 const PREPOSITION = / (with|of|in|on|at|for|from|holding|under|over|and) /;
 
 function isPluralWord(word: string): boolean {
@@ -65,8 +66,10 @@ export function emojiPhrase(label: string): string {
   if (head === 'keycap') return `the keycap ${qualifiers.join(', ')}`;
   const withParts = qualifiers.filter((q) => q.endsWith('skin tone') || (HAIR_OR_BEARD.test(q) && q !== 'bald'));
   const bald = qualifiers.includes('bald');
-  const ofParts = qualifiers.filter((q) => !withParts.includes(q) && q !== 'bald');
+  const ofParts = qualifiers.filter((q) => PERSON_WORDS.test(q));
+  const otherParts = qualifiers.filter((q) => !withParts.includes(q) && !ofParts.includes(q) && q !== 'bald');
   let phrase = withIndefiniteArticle(bald ? `bald ${head}` : head);
+  if (otherParts.length > 0) phrase += ` ${otherParts.join(' ')}`;
   if (ofParts.length > 0) phrase += ` of ${joinAnd(ofParts)}`;
   if (withParts.length > 0) phrase += ` with ${joinAnd(withParts)}`;
   return phrase;
@@ -105,7 +108,7 @@ export function emojiCaptions(input: EmojiCaptionInput): string[] {
   const labelWords = input.label.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
   for (const short of (input.shortNames ?? []).slice(0, 3)) {
     const words = short.replace(/[_-]+/g, ' ').trim();
-    if (words && /^[a-z0-9 ]+$/i.test(words) && words.toLowerCase() !== labelWords) out.push(`${words} emoji`);
+    if (words && /^[a-z0-9 ]+$/i.test(words) && !/tone\s?\d/.test(words) && words.toLowerCase() !== labelWords) out.push(`${words} emoji`);
   }
   const tags = (input.tags ?? []).map((t) => t.trim()).filter((t) => t && t.toLowerCase() !== labelWords);
   if (tags.length > 0) out.push(`${phrase}: ${[...new Set(tags)].slice(0, 6).join(', ')}`);

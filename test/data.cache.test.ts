@@ -1,0 +1,117 @@
+// Prepared cache round trip, the hash split (deterministic, grouped by identity, share as asked), seeded
+// batches and augmentation, and the progress reporter's output.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Writable } from 'node:stream';
+import { decodeImage, toNchwFloat } from '../src/io/images.ts';
+import { flipHorizontal } from '../src/data/augment.ts';
+import { iterateBatches } from '../src/data/batches.ts';
+import { openCache, prepareCache } from '../src/data/cache.ts';
+import { readFolder } from '../src/data/folder.ts';
+import { ProblemLog } from '../src/data/problems.ts';
+import { buildShapes } from '../src/data/shapes.ts';
+import { splitOf } from '../src/data/split.ts';
+import { Progress } from '../src/util/progress.ts';
+
+async function shapesCache(count: number) {
+  const root = mkdtempSync(join(tmpdir(), 'dalle-cache-'));
+  const data = join(root, 'shapes');
+  await buildShapes({ out: data, count, size: 24, seed: 2 });
+  writeFileSync(join(data, '000003.png'), 'corrupt bytes, not an image');
+  const problems = new ProblemLog({ silent: true });
+  const items = await readFolder(data, problems);
+  const out = join(root, 'cache');
+  const index = await prepareCache(items, out, { size: 16, valShare: 0.3, problems });
+  return { data, out, index, problems, items };
+}
+
+test('cache round trip: pixels equal decoding the images again, corrupt image skipped, no temp files left', async () => {
+  const { out, index, problems, items } = await shapesCache(10);
+  assert.equal(items.length, 10);
+  assert.equal(index.count, 9);
+  assert.deepEqual(problems.counts(), { 'unreadable-image': 1 });
+  assert.match(problems.problems[0]!.where, /000003\.png$/);
+  assert.deepEqual(readdirSync(out).sort(), ['index.json', 'pixels.u8']);
+  const cache = openCache(out);
+  assert.equal(cache.count, 9);
+  assert.equal(cache.pixels.length, 9 * 16 * 16 * 3);
+  for (const i of [0, 4, 8]) {
+    const item = cache.items[i]!;
+    const again = await decodeImage(item.source, { size: 16 });
+    assert.deepEqual([...cache.image(i).data], [...again.data], item.id);
+    assert.ok(item.captions.length >= 3);
+  }
+  assert.ok(!cache.items.some((it) => it.id === '000003'));
+  const batch = toNchwFloat(cache.batch([0, 1]));
+  assert.deepEqual(batch.shape, [2, 3, 16, 16]);
+});
+
+test('split: stable, grouped by identity, share close to the requested one', () => {
+  assert.equal(splitOf('1F600', 0.05), splitOf('1F600', 0.05));
+  const groups = Array.from({ length: 4000 }, (_, i) => `emoji-${i}`);
+  const val = groups.filter((g) => splitOf(g, 0.1) === 'val').length;
+  assert.ok(val > 320 && val < 480, `${val} of 4000 held out at 10%`);
+  assert.ok(groups.every((g) => splitOf(g, 0) === 'train') && groups.every((g) => splitOf(g, 1) === 'val'));
+  // raising the share only moves groups from train to val
+  assert.ok(groups.every((g) => splitOf(g, 0.05) === 'train' || splitOf(g, 0.1) === 'val'));
+});
+
+test('batches: seeded order per epoch, all training items once, augmentation reproducible by seed', async () => {
+  const { out } = await shapesCache(30);
+  const cache = openCache(out);
+  const train = cache.indicesOf('train');
+  const epoch = (seed: number, e: number) => [...iterateBatches(cache, { batchSize: 4, seed, epoch: e })];
+  const a = epoch(1, 0);
+  assert.deepEqual(a.flatMap((b) => b.indices).sort((x, y) => x - y), train);
+  assert.deepEqual(a.map((b) => b.indices), epoch(1, 0).map((b) => b.indices));
+  assert.notDeepEqual(a.map((b) => b.indices), epoch(1, 1).map((b) => b.indices));
+  assert.ok(a.every((b) => b.captions.every((c, k) => cache.items[b.indices[k]!]!.captions.includes(c))));
+  assert.equal([...iterateBatches(cache, { batchSize: 4, seed: 1, dropLast: true })].every((b) => b.indices.length === 4), true);
+  const augment = { randomResizedCrop: { scale: [0.5, 0.9] as [number, number], ratio: [0.75, 1.33] as [number, number] }, hflip: 0.5 };
+  const aug1 = [...iterateBatches(cache, { batchSize: 8, seed: 5, augment })][0]!;
+  const aug2 = [...iterateBatches(cache, { batchSize: 8, seed: 5, augment })][0]!;
+  const aug3 = [...iterateBatches(cache, { batchSize: 8, seed: 6, augment, shuffle: false })][0]!;
+  const plain = [...iterateBatches(cache, { batchSize: 8, seed: 6, shuffle: false })][0]!;
+  assert.deepEqual([...aug1.images.data], [...aug2.images.data]);
+  assert.notDeepEqual([...aug3.images.data], [...plain.images.data]);
+  assert.deepEqual([...plain.images.data], [...cache.batch(plain.indices).data], 'no augmentation unless asked');
+});
+
+test('horizontal flip mirrors columns', () => {
+  const img = { data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), shape: [1, 3, 3] as [number, number, 3] };
+  assert.deepEqual([...flipHorizontal(img).data], [7, 8, 9, 4, 5, 6, 1, 2, 3]);
+});
+
+test('openCache refuses a truncated pixel file, naming it', async () => {
+  const { out } = await shapesCache(4);
+  writeFileSync(join(out, 'pixels.u8'), new Uint8Array(10));
+  assert.throws(() => openCache(out), /pixels\.u8: 10 bytes, expected/);
+  assert.ok(existsSync(join(out, 'index.json')));
+});
+
+test('progress: plain lines off a TTY with count, rate, ETA and metrics', () => {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _e, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  let now = 0;
+  const p = new Progress('train', 100, { unit: 'steps', stream, intervalMs: 1000, now: () => now });
+  now = 2000;
+  p.set({ loss: 0.12345 });
+  p.tick(10);
+  now = 2500;
+  p.tick(10);
+  now = 4000;
+  p.tick(20);
+  p.done();
+  const lines = text.trim().split('\n');
+  assert.equal(lines.length, 3);
+  assert.equal(lines[0], 'train  10/100  5.00 steps/s  eta 18s  loss=0.1235');
+  assert.equal(lines[1], 'train  40/100  10.0 steps/s  eta 6s  loss=0.1235');
+});
