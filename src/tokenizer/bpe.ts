@@ -13,10 +13,14 @@ export class MergeTable {
   private readonly rankOfPair = new Map<number, number>();
   readonly resultOfRank: Int32Array;
 
-  constructor(merges: ReadonlyArray<readonly [left: number, right: number, result: number]>) {
+  /** Pair keys are left·stride + right: small integers (fast Map keys) when the vocabulary is small enough. */
+  private readonly stride: number;
+
+  constructor(merges: ReadonlyArray<readonly [left: number, right: number, result: number]>, vocabSize: number) {
+    this.stride = vocabSize * vocabSize < 2 ** 30 ? vocabSize : MAX_TOKEN_ID;
     this.resultOfRank = new Int32Array(merges.length);
     merges.forEach(([left, right, result], rank) => {
-      const key = left * MAX_TOKEN_ID + right;
+      const key = left * this.stride + right;
       if (!this.rankOfPair.has(key)) this.rankOfPair.set(key, rank);
       this.resultOfRank[rank] = result;
     });
@@ -28,7 +32,8 @@ export class MergeTable {
 
   /** The rank of the merge of `left` then `right`, or -1 when there is none. */
   rank(left: number, right: number): number {
-    return this.rankOfPair.get(left * MAX_TOKEN_ID + right) ?? -1;
+    if (left >= this.stride || right >= this.stride) return -1;
+    return this.rankOfPair.get(left * this.stride + right) ?? -1;
   }
 }
 

@@ -88,7 +88,7 @@ export class BpeTokenizer {
       const result = idOfModelToken.get(merged);
       if (result === undefined) throw new UserError(`merge ${rank} (${left} ${right}) makes ${JSON.stringify(merged)}, which is not in the vocabulary`);
       return [left, right, result] as const;
-    }));
+    }), parts.vocab.length);
     this.normalizer = compileNormalizer(parts.normalizer);
     this.preTokenizer = compilePreTokenizer(parts.preTokenizer);
     this.rawAddedSplitter = new AddedTokenSplitter(parts.addedTokens.filter((t) => !t.normalized));
@@ -193,6 +193,16 @@ export class BpeTokenizer {
   }
 
   private pieceBytes(piece: string): number[] {
+    const ids = new Array<number>(piece.length);
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece.charCodeAt(i);
+      if (c >= 128) return this.pieceUtf8Bytes(piece);
+      ids[i] = this.byteIds[c]!;
+    }
+    return ids;
+  }
+
+  private pieceUtf8Bytes(piece: string): number[] {
     const bytes = utf8(piece);
     const ids = new Array<number>(bytes.length);
     for (let i = 0; i < bytes.length; i++) ids[i] = this.byteIds[bytes[i]!]!;

@@ -82,6 +82,7 @@ export function trainTokenizer(captions: Iterable<string>, options: TrainOptions
 
 /** The greedy merge loop over word types; appends the new tokens to `vocab` and returns the merges. */
 function mergeWordTypes(wordCounts: Map<string, number>, firstByteId: number, vocab: string[], vocabSize: number, minFrequency: number): [number, number][] {
+  const stride = vocabSize; // pair key = left·stride + right: a small integer for vocabularies up to 32,768
   const encoder = new TextEncoder();
   const words: number[][] = [];
   const counts: number[] = [];
@@ -98,7 +99,7 @@ function mergeWordTypes(wordCounts: Map<string, number>, firstByteId: number, vo
   };
   words.forEach((symbols, w) => {
     for (let i = 0; i + 1 < symbols.length; i++) {
-      const key = symbols[i]! * MAX_TOKEN_ID + symbols[i + 1]!;
+      const key = symbols[i]! * stride + symbols[i + 1]!;
       pairCount.set(key, (pairCount.get(key) ?? 0) + counts[w]!);
       noteWord(key, w);
     }
@@ -112,8 +113,8 @@ function mergeWordTypes(wordCounts: Map<string, number>, firstByteId: number, vo
     const actual = pairCount.get(key) ?? 0;
     if (actual !== count) { if (actual > 0) heap.push(actual, key); continue; }
     if (count < minFrequency) break;
-    const left = Math.floor(key / MAX_TOKEN_ID);
-    const right = key - left * MAX_TOKEN_ID;
+    const left = Math.floor(key / stride);
+    const right = key - left * stride;
     const merged = vocab.length;
     vocab.push(vocab[left]! + vocab[right]!);
     merges.push([left, right]);
@@ -121,7 +122,7 @@ function mergeWordTypes(wordCounts: Map<string, number>, firstByteId: number, vo
 
     const delta = new Map<number, number>();
     const change = (a: number, b: number, by: number): void => {
-      const k = a * MAX_TOKEN_ID + b;
+      const k = a * stride + b;
       delta.set(k, (delta.get(k) ?? 0) + by);
     };
     for (const w of pairWords.get(key) ?? []) {
@@ -136,13 +137,13 @@ function mergeWordTypes(wordCounts: Map<string, number>, firstByteId: number, vo
             const before = out[out.length - 1]!;
             change(before, left, -c);
             change(before, merged, c);
-            noteWord(before * MAX_TOKEN_ID + merged, w);
+            noteWord(before * stride + merged, w);
           }
           if (i + 2 < symbols.length) {
             const after = symbols[i + 2]!;
             change(right, after, -c);
             change(merged, after, c);
-            noteWord(merged * MAX_TOKEN_ID + after, w);
+            noteWord(merged * stride + after, w);
           }
           out.push(merged);
           i++;
