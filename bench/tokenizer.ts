@@ -76,8 +76,9 @@ export async function tokenizerFigures(): Promise<TokenizerFigure[]> {
 
   const reference = new Tokenizer(JSON.parse(toTokenizerJson(tok)), {});
   started = performance.now();
-  for (const caption of sample) reference.encode(caption, { add_special_tokens: false });
+  const referenceIds = sample.map((caption) => reference.encode(caption, { add_special_tokens: false }).ids);
   figures.push({ name: 'Tokenizers.js encode (same file)', value: sample.length / ((performance.now() - started) / 1000), unit: 'captions/s' });
+  if (referenceIds.some((ids, i) => ids.join() !== tok.encode(sample[i]!).join())) throw new Error('Tokenizers.js ids differ');
 
   started = performance.now();
   const decoded = sample.map((caption) => tok.decode(tok.encode(caption)));

@@ -5,7 +5,7 @@
 //
 // Defined results for awkward input: lone UTF-16 surrogates become U+FFFD (UTF-8 cannot carry them); NUL and
 // other control characters are ordinary bytes; an empty or all-whitespace caption encodes to no ids. For
-// every string `t`, decode(encode(t)) === normalize(t).
+// every string `t`, decode(encode(t)) === normalize(t) (for files that add no prefix space, such as ours).
 import { UserError } from '../errors.ts';
 import { BYTE_TO_CHAR, fromUtf8, utf8, vocabStringToBytes } from './bytes.ts';
 import { applyMerges, MAX_TOKEN_ID, MergeTable } from './bpe.ts';
