@@ -53,6 +53,8 @@ export function sign(x: Tensor): Tensor {
   return sub(cast(greater(x, 0), x.dtype), cast(less(x, 0), x.dtype));
 }
 
+export const square = (x: Tensor): Tensor => mul(x, x);
+
 /** GELU with the exact erf form, x·Φ(x); ONNX Runtime fuses this pattern into one Gelu kernel. */
 export function gelu(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
