@@ -3,7 +3,8 @@
 // tokenizer files use. We translate the same constructs the same way Tokenizers.js does, so that a file
 // splits text identically here and there: `\s`/`\d`/`\w` become their Unicode classes, `(?i:…)` is expanded
 // into ASCII case pairs (Node 20 has no inline modifiers), `\A`/`\z`, `\x{…}`, possessive quantifiers and
-// identity escapes are rewritten. Anything JavaScript still rejects is refused with a clear message.
+// identity escapes are rewritten (character classes inside `(?i:…)` are left case-sensitive; no tokenizer
+// file we know of has one). Anything JavaScript still rejects is refused with a clear message.
 import { UserError } from '../errors.ts';
 
 const WORD_CHARS = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}';
@@ -52,7 +53,7 @@ function translate(pattern: string): string {
     }
     if (inClass) {
       if (c === ']') inClass = false;
-      out += ignoreCase > 0 && /[A-Za-z]/.test(c) ? c.toLowerCase() + c.toUpperCase() : c;
+      out += c;
       continue;
     }
     if (c === '[') { inClass = true; out += c; if (pattern[i + 1] === '^') { out += '^'; i++; } continue; }
