@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import * as T from '../src/tensor/index.ts';
 import { type OpCase, RUN_SEED, checkForward, checkGradient } from './support/opcheck.ts';
 import { coreCases } from './cases/core.ts';
+import { indexingCases } from './cases/indexing.ts';
 
-const cases: OpCase[] = [...coreCases];
+const cases: OpCase[] = [...coreCases, ...indexingCases];
 
 describe('ops: ONNX Runtime vs reference', () => {
   cases.forEach((c, i) => {

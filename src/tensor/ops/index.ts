@@ -3,3 +3,6 @@ export * from './elementwise.ts';
 export * from './reduce.ts';
 export * from './shape.ts';
 export * from './linalg.ts';
+export * from './indexing.ts';
+export * from './norm.ts';
+export * from './losses.ts';
