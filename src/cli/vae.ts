@@ -9,7 +9,7 @@ import { DVAE_PRESETS, DvaeConfigSchema, type DvaeConfig, gridSize } from '../dv
 import { trainDvae } from '../dvae/train.ts';
 import { loadDvae } from '../dvae/load.ts';
 import { evaluateDvae } from '../dvae/eval.ts';
-import { ensureCache } from '../train/data.ts';
+import { ensureCache, runFolderOf } from '../train/data.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
 
@@ -49,7 +49,7 @@ export function registerVaeCommands(program: Command): void {
     .action(async (o) => {
       if (o.split !== 'val' && o.split !== 'train') throw new UserError(`--split must be val or train, got "${o.split}"`);
       const dvae = await loadDvae(o.model);
-      const { cache } = await ensureCache(o.data, dvae.config.imageSize, o.model, (l) => process.stderr.write(l + '\n'));
+      const { cache } = await ensureCache(o.data, dvae.config.imageSize, runFolderOf(o.model), (l) => process.stderr.write(l + '\n'));
       const result = await evaluateDvae(dvae, cache, { split: o.split });
       const json = JSON.stringify(result, null, 2);
       if (o.json) await writeFileAtomic(o.json, json + '\n');

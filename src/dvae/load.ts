@@ -3,7 +3,7 @@
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
-import { paramsFromNamed, shapesOf } from '../train/checkpoint.ts';
+import { paramsFromNamed, resolveModelDir, shapesOf } from '../train/checkpoint.ts';
 import { type DvaeConfig, DvaeConfigSchema } from './config.ts';
 import { type DvaeParams, codesToOneHot, decode, encode, initDvae, mapPixels, reconstruct } from './model.ts';
 
@@ -16,7 +16,8 @@ export interface Dvae {
   decode(codes: T.NDArray): Promise<T.NDArray>;
 }
 
-export async function loadDvae(dir: string): Promise<Dvae> {
+export async function loadDvae(path: string): Promise<Dvae> {
+  const dir = resolveModelDir(path);
   const ckpt = await loadCheckpoint<DvaeConfig, unknown>(dir, {
     configSchema: DvaeConfigSchema as never,
     expectedShapes: (c) => shapesOf(initDvae(new T.Rng(0), c)),

@@ -15,7 +15,7 @@ import { Trainer } from '../optim/trainer.ts';
 import { cosineAnneal, warmupCosine } from '../optim/schedule.ts';
 import { Progress } from '../util/progress.ts';
 import { UserError } from '../errors.ts';
-import { restoreTrainer, saveTrainer, shapesOf, type TrainingState } from '../train/checkpoint.ts';
+import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, type TrainingState } from '../train/checkpoint.ts';
 import { type DvaeConfig, DvaeConfigSchema, gridSize } from './config.ts';
 import { type DvaeParams, codesToOneHot, decode, encode, initDvae, mapPixels, reconstruct } from './model.ts';
 import { type DvaeBatch, dvaeLoss } from './loss.ts';
@@ -82,8 +82,8 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss
   let rng: T.Rng;
   let resumeFrom = null;
   if (run.resume) {
-    resumeFrom = await loadCheckpoint<DvaeConfig, DvaeRunState>(run.out, { configSchema: DvaeConfigSchema as never, expectedShapes: (c) => shapesOf(initDvae(new T.Rng(0), c)) });
-    if (!resumeFrom.state) throw new UserError(`${run.out}: no training state to resume from (state.json)`);
+    resumeFrom = await loadCheckpoint<DvaeConfig, DvaeRunState>(checkpointDir(run.out), { configSchema: DvaeConfigSchema as never, expectedShapes: (c) => shapesOf(initDvae(new T.Rng(0), c)) });
+    if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
     config = resumeFrom.config;
     opts = DvaeTrainSchema.parse({ ...resumeFrom.state.train, ...(run.options?.steps && { steps: run.options.steps }) });
     startStep = resumeFrom.state.step;
@@ -136,7 +136,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss
 
   const save = async (step: number) => {
     const state: DvaeRunState = { step, rng: rng.state(), train: opts, data: run.data };
-    await saveTrainer(run.out, config, trainer, state);
+    await saveTrainer(checkpointDir(run.out), config, trainer, state);
   };
 
   const progress = new Progress('train-vae', opts.steps, { unit: 'steps', silent: run.progress === false });

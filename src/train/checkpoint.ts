@@ -7,6 +7,8 @@ import * as T from '../tensor/index.ts';
 import type { NDArray } from '../tensor/index.ts';
 import type { Trainer } from '../optim/trainer.ts';
 import { UserError } from '../errors.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface TrainingState {
   step: number;
@@ -16,13 +18,32 @@ export interface TrainingState {
 
 const asParam = (a: NDArray) => ({ shape: a.shape, data: a.data as Float32Array });
 
-export async function saveTrainer<C>(dir: string, config: C, trainer: Trainer<any>, state: TrainingState, options: { tokenizerFile?: string; weightsDtype?: WeightsDtype } = {}): Promise<void> {
-  const weights = new Map([...namedParams(trainer.ema ?? trainer.params)].map(([k, v]) => [k, asParam(v)]));
+/** Where a run folder keeps its checkpoint (replaced atomically as a whole, so the run's samples and data
+ *  caches live beside it, not in it). */
+export const checkpointDir = (run: string): string => join(run, 'checkpoint');
+
+/** A model path as users give it: a checkpoint folder, or a run folder holding one. */
+export function resolveModelDir(path: string): string {
+  if (existsSync(join(path, 'config.json'))) return path;
+  if (existsSync(join(checkpointDir(path), 'config.json'))) return checkpointDir(path);
+  throw new UserError(`${path}: no model here (expected config.json in it or in ${checkpointDir(path)})`);
+}
+
+export interface SaveOptions {
+  tokenizerFile?: string;
+  weightsDtype?: WeightsDtype;
+  /** More weights for model.safetensors, e.g. the dVAE under `vae.` beside the transformer. */
+  extraWeights?: ReadonlyMap<string, NDArray>;
+}
+
+export async function saveTrainer<C>(dir: string, config: C, trainer: Trainer<any>, state: TrainingState, options: SaveOptions = {}): Promise<void> {
+  const { extraWeights, ...rest } = options;
+  const weights = new Map([...namedParams(trainer.ema ?? trainer.params), ...(extraWeights ?? [])].map(([k, v]) => [k, asParam(v)]));
   const optimizer = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   for (const [slot, tree] of [['m', trainer.opt.m], ['v', trainer.opt.v], ...(trainer.ema ? [['train', trainer.train]] : [])] as [string, unknown][]) {
     for (const [name, a] of namedParams(tree)) optimizer.set(`${name}.${slot}`, asParam(a));
   }
-  await saveCheckpoint(dir, { config, weights, optimizer, state, ...options });
+  await saveCheckpoint(dir, { config, weights, optimizer, state, ...rest });
 }
 
 /** Fill a parameter tree shaped like `template` from named tensors (checkpoint weights or slots). */

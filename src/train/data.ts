@@ -1,7 +1,9 @@
 // `--data` for the trainers: a prepared cache is used as it is; a folder or manifest is prepared once into a
 // cache inside the run folder (reused on later runs and on --resume), so epochs read memory.
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { resolveModelDir } from './checkpoint.ts';
 import { type ImageCache, openCache, prepareCache } from '../data/cache.ts';
 import { ProblemLog } from '../data/problems.ts';
 import { datasetKind, readDatasetItems } from '../data/source.ts';
@@ -27,4 +29,12 @@ export async function ensureCache(data: string, size: number, runDir: string, lo
     progress.done();
   }
   return { cache: openCache(path), path };
+}
+
+/** Where derived data (caches, codes) of a model's runs go: its run folder when the model is the checkpoint
+ *  of a run, else a folder under the system's temporary directory (never inside the checkpoint, which is
+ *  replaced as a whole on each save). */
+export function runFolderOf(modelPath: string): string {
+  const dir = resolve(resolveModelDir(modelPath));
+  return basename(dir) === 'checkpoint' ? dirname(dir) : join(tmpdir(), 'dalle-ts-cache');
 }

@@ -1,0 +1,51 @@
+// Turning logits into a draw: temperature, top-k, top-p (nucleus), and classifier-free guidance's
+// combination uncond + s·(cond − uncond). Done on the host per row: the codebook is at most a few thousand
+// entries, and the draws come from the seeded PRNG so that a seed reproduces an image exactly.
+import type { Rng } from '../tensor/index.ts';
+
+export interface SamplingFilter {
+  temperature: number;
+  topK?: number;
+  topP?: number;
+}
+
+/** Guided logits in place: row i of `cond` becomes uncond_i + s·(cond_i − uncond_i). */
+export function guide(cond: Float32Array, uncond: Float32Array, scale: number): Float32Array {
+  for (let i = 0; i < cond.length; i++) cond[i] = uncond[i]! + scale * (cond[i]! - uncond[i]!);
+  return cond;
+}
+
+/** Draw one index from a row of logits. */
+export function sampleLogits(row: Float32Array, f: SamplingFilter, rng: Rng): number {
+  const n = row.length;
+  if (f.temperature === 0) return argmaxOf(row);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
+  const k = Math.min(f.topK && f.topK > 0 ? f.topK : n, n);
+  const max = row[order[0]!]!;
+  const weights = new Float64Array(k);
+  let total = 0;
+  for (let i = 0; i < k; i++) total += weights[i] = Math.exp((row[order[i]!]! - max) / f.temperature);
+  let keep = k;
+  if (f.topP !== undefined && f.topP < 1) {
+    // The smallest prefix (by probability) whose mass reaches topP.
+    let mass = 0;
+    for (let i = 0; i < k; i++) {
+      mass += weights[i]! / total;
+      if (mass >= f.topP) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  let kept = 0;
+  for (let i = 0; i < keep; i++) kept += weights[i]!;
+  let u = rng.next() * kept;
+  for (let i = 0; i < keep; i++) if ((u -= weights[i]!) < 0) return order[i]!;
+  return order[keep - 1]!;
+}
+
+function argmaxOf(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}

@@ -1,0 +1,88 @@
+// Sampling image codes from the transformer: a compiled prefill over the caption (and the kept rows of an
+// image prompt) and a compiled one-token decode step against a key-value cache whose rows follow each
+// layer's mask exactly. Classifier-free guidance runs the conditional and unconditional (all-padding
+// caption) halves in one batch. Every draw comes from a seeded PRNG: a seed reproduces an image exactly.
+import * as T from '../tensor/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import { KVCache } from '../nn/kvcache.ts';
+import type { LayerKV } from '../nn/transformer.ts';
+import { type DalleConfig, imageTokens, layerMasks, sequenceLength } from './config.ts';
+import { maskRow } from './masks.ts';
+import { type DalleParams, dalleDecodeStep, dallePrefill } from './model.ts';
+import { emptyCaption } from './text.ts';
+import { type SamplingFilter, guide, sampleLogits } from './filter.ts';
+
+export interface SampleRequest extends SamplingFilter {
+  /** Caption ids per image, already padded (text.ts), one row per image to draw. */
+  captions: number[][];
+  seed: number;
+  /** Classifier-free guidance scale; 1 (or absent) means no guidance. */
+  guidance?: number;
+  /** Image-prompt completion: known codes of the first `rows` grid rows for every image. */
+  prompt?: { codes: number[][]; rows: number };
+  /** Called after each generated cell with (cells done, cells total). */
+  onStep?: (done: number, total: number) => void;
+}
+
+export class DalleSampler {
+  private readonly prefill;
+  private readonly decode;
+
+  constructor(readonly config: DalleConfig, readonly params: DalleParams) {
+    const c = config;
+    this.prefill = T.compile((p: DalleParams<Tensor>, text: Tensor, prompt: Tensor | null) => dallePrefill(p, text, prompt, c), { name: 'dalle_prefill' });
+    this.decode = T.compile((p: DalleParams<Tensor>, token: Tensor, cell: Tensor, caches: LayerKV[], keyMasks: Tensor[]) =>
+      dalleDecodeStep(p, token, cell, caches, keyMasks, c), { name: 'dalle_decode' });
+  }
+
+  /** Codes [images][grid²] for the requested captions. */
+  async sample(req: SampleRequest): Promise<number[][]> {
+    const c = this.config;
+    const n = req.captions.length;
+    const guided = req.guidance !== undefined && req.guidance !== 1;
+    const batch = guided ? 2 * n : n;
+    const rows = guided ? [...req.captions, ...req.captions.map(() => emptyCaption(c))] : req.captions;
+    const rng = new T.Rng(req.seed);
+    const cells = imageTokens(c);
+    const keep = req.prompt ? req.prompt.rows * c.grid : 0;
+    if (req.prompt && req.prompt.codes.length !== n) throw new RangeError(`image prompt: ${req.prompt.codes.length} code grids for ${n} images`);
+
+    const codes: number[][] = Array.from({ length: n }, (_, i) => (req.prompt ? req.prompt.codes[i]!.slice(0, keep) : []));
+    const text = T.NDArray.int64(rows.flat(), [batch, c.textLength]);
+    const promptCodes = keep > 0 ? T.NDArray.int64((guided ? [...codes, ...codes] : codes).flat(), [batch, keep]) : null;
+    const first = await this.prefill(this.params, text, promptCodes as never);
+
+    const length = sequenceLength(c);
+    const headDim = c.dim / c.heads;
+    const cache = new KVCache(c.layers, batch, c.heads, length, headDim);
+    cache.write(0, first.kv);
+    const kinds = layerMasks(c);
+    let logits = first.logits;
+    for (let cell = keep; cell < cells; cell++) {
+      const drawn = this.draw(logits, n, guided ? req.guidance! : null, req, rng);
+      drawn.forEach((code, i) => codes[i]!.push(code));
+      req.onStep?.(cell + 1 - keep, cells - keep);
+      if (cell === cells - 1) break;
+      // The code of `cell` enters at position T + cell + 1 and predicts cell + 1.
+      const position = c.textLength + cell + 1;
+      const keyMasks = kinds.map((kind) => new T.NDArray(maskRow(kind, position, length, c), [1, 1, 1, length], 'bool'));
+      const token = T.NDArray.int64(guided ? [...drawn, ...drawn] : drawn, [batch, 1]);
+      const out = await this.decode(this.params, token, T.NDArray.int64([cell + 1], []), cache.layers, keyMasks);
+      cache.write(position, out.kv);
+      logits = out.logits;
+    }
+    return codes;
+  }
+
+  private draw(logits: T.NDArray, n: number, scale: number | null, f: SamplingFilter, rng: Rng): number[] {
+    const k = this.config.imageVocab;
+    const data = logits.data as Float32Array;
+    return Array.from({ length: n }, (_, i) => {
+      const row = data.slice(i * k, (i + 1) * k);
+      if (scale !== null) guide(row, data.subarray((n + i) * k, (n + i + 1) * k), scale);
+      return sampleLogits(row, f, rng);
+    });
+  }
+}
+
+type Rng = T.Rng;

@@ -1,0 +1,270 @@
+// `dalle train`: stage 2. Images are encoded once by the dVAE (codes.ts); each step draws a batch in an order
+// fixed by (seed, step), picks a caption per image at random, tokenises it with BPE dropout, replaces it by
+// padding with the caption-dropout probability (for classifier-free guidance), and runs one compiled AdamW
+// step (clipping at norm 4, linear warm-up then cosine decay or halving on a plateau, EMA, optional
+// gradient accumulation). Every `evalEvery` steps: validation text NLL, image NLL, bits per image token and
+// the image NLL with captions shuffled across the batch; every `sampleEvery` steps a grid of samples for
+// fixed validation captions. Checkpoints hold the transformer, the dVAE (under `vae.`) and the tokenizer,
+// and `resume` continues exactly.
+import { join } from 'node:path';
+import { z } from 'zod';
+import { epochOrder } from '../data/batches.ts';
+import type { ImageCache } from '../data/cache.ts';
+import { Rng as DataRng } from '../data/random.ts';
+import { loadCheckpoint } from '../io/checkpoint.ts';
+import { writeGrid } from '../io/grid.ts';
+import { batchImage, fromNchwFloat } from '../io/images.ts';
+import { namedParams } from '../nn/params.ts';
+import { Trainer } from '../optim/trainer.ts';
+import { HalveOnPlateau, warmupCosine } from '../optim/schedule.ts';
+import * as T from '../tensor/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import { type BpeTokenizer, loadTokenizer, seededRandom } from '../tokenizer/index.ts';
+import { UserError } from '../errors.ts';
+import { Progress } from '../util/progress.ts';
+import { gridSize } from '../dvae/config.ts';
+import { type Dvae, loadDvae } from '../dvae/load.ts';
+import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, type TrainingState } from '../train/checkpoint.ts';
+import { ensureCache } from '../train/data.ts';
+import { type CodeTable, encodeCache } from './codes.ts';
+import { type DalleConfig, DalleConfigSchema, imageTokens, sequenceLength } from './config.ts';
+import { type DalleBatch, type DalleParams, dalleLoss, initDalle } from './model.ts';
+import { DalleSampler } from './sample.ts';
+import { emptyCaption, encodeCaption } from './text.ts';
+
+export const DalleTrainSchema = z.object({
+  steps: z.number().int().positive(),
+  batchSize: z.number().int().positive(),
+  accumulate: z.number().int().positive().default(1),
+  lr: z.number().positive().default(1e-3),
+  lrFinal: z.number().nonnegative().default(1e-5),
+  warmup: z.number().int().nonnegative().default(200),
+  schedule: z.enum(['cosine', 'plateau']).default('cosine'),
+  weightDecay: z.number().nonnegative().default(4.5e-2),
+  clipNorm: z.number().positive().default(4),
+  emaDecay: z.number().min(0).max(1).default(0.999),
+  bpeDropout: z.number().min(0).max(1).default(0.1),
+  seed: z.number().int().default(0),
+  evalEvery: z.number().int().positive().default(500),
+  evalBatches: z.number().int().positive().default(8),
+  sampleEvery: z.number().int().positive().default(1000),
+  checkpointEvery: z.number().int().positive().default(500),
+});
+export type DalleTrainOptions = z.input<typeof DalleTrainSchema>;
+
+export interface DalleRunState extends TrainingState {
+  train: z.infer<typeof DalleTrainSchema>;
+  plateau?: ReturnType<HalveOnPlateau['toJSON']>;
+}
+
+export interface DalleTrainRun {
+  out: string;
+  data: string;
+  vae: string;
+  tokenizer: string;
+  /** Architecture: textVocab, imageVocab, grid and vae are filled in from the tokenizer and the dVAE. */
+  config?: DalleConfig;
+  options?: DalleTrainOptions;
+  resume?: boolean;
+  log?: (line: string) => void;
+  progress?: boolean;
+}
+
+export interface Validation {
+  textNll: number;
+  imageNll: number;
+  bitsPerImageToken: number;
+  imageNllShuffled: number;
+}
+
+/** Per-image training example builder: caption choice, BPE dropout and caption dropout, all seeded. */
+class Examples {
+  constructor(
+    private readonly cache: ImageCache,
+    private readonly codes: CodeTable,
+    private readonly tokenizer: BpeTokenizer,
+    private readonly c: DalleConfig,
+  ) {}
+
+  batch(indices: readonly number[], seed: number, step: number, o: { bpeDropout: number; captionDropout: number; captionIndex?: 'random' | 'first'; shuffle?: boolean }): { text: T.NDArray; image: T.NDArray } {
+    const text: number[] = [];
+    const image = new BigInt64Array(indices.length * this.codes.cells);
+    indices.forEach((index, k) => {
+      const rng = new DataRng(seed, 3, step, index);
+      const captions = this.cache.items[index]!.captions;
+      const caption = o.captionIndex === 'first' ? captions[0]! : captions[rng.int(captions.length)]!;
+      const dropped = rng.float() < o.captionDropout;
+      const random = seededRandom(rng.int(2 ** 31));
+      text.push(...(dropped ? emptyCaption(this.c) : encodeCaption(this.tokenizer, caption, this.c, { dropout: o.bpeDropout, random }).ids));
+      const source = this.codes.codes.subarray(index * this.codes.cells, (index + 1) * this.codes.cells);
+      source.forEach((v, i) => (image[k * this.codes.cells + i] = BigInt(v)));
+    });
+    const b = indices.length;
+    let textIds = text;
+    if (o.shuffle && b > 1) {
+      // Captions rolled by one across the batch: each image gets another image's caption.
+      const t = this.c.textLength;
+      textIds = Array.from({ length: b * t }, (_, i) => text[(((Math.floor(i / t) + 1) % b) * t) + (i % t)]!);
+    }
+    return { text: T.NDArray.int64(textIds, [b, this.c.textLength]), image: new T.NDArray(image, [b, this.codes.cells]) };
+  }
+}
+
+export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; loss: number; validation: Validation | null }> {
+  const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const dvae = await loadDvae(run.vae);
+  const tokenizer = loadTokenizer(run.tokenizer);
+  const textVocab = tokenizer.parts.vocab.length;
+
+  let config: DalleConfig;
+  let opts: z.infer<typeof DalleTrainSchema>;
+  let startStep = 0;
+  let rng: T.Rng;
+  let plateau: HalveOnPlateau | null = null;
+  let resumeFrom = null;
+  if (run.resume) {
+    resumeFrom = await loadCheckpoint<DalleConfig, DalleRunState>(checkpointDir(run.out), {
+      configSchema: DalleConfigSchema as never,
+      expectedShapes: (c) => new Map([...shapesOf(initDalle(new T.Rng(0), c)), ...[...namedParams(dvae.params)].map(([k, v]) => [`vae.${k}`, v.shape] as const)]),
+    });
+    if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
+    config = resumeFrom.config;
+    opts = DalleTrainSchema.parse({ ...resumeFrom.state.train, ...(run.options?.steps && { steps: run.options.steps }) });
+    startStep = resumeFrom.state.step;
+    rng = new T.Rng(resumeFrom.state.rng);
+    if (resumeFrom.state.plateau) plateau = HalveOnPlateau.fromJSON(resumeFrom.state.plateau);
+  } else {
+    if (!run.config) throw new UserError('train: no config given');
+    config = DalleConfigSchema.parse({ ...run.config, textVocab, imageVocab: dvae.config.vocab, grid: gridSize(dvae.config), vae: dvae.config });
+    opts = DalleTrainSchema.parse(run.options ?? {});
+    rng = new T.Rng(opts.seed);
+  }
+  if (config.textVocab !== textVocab) throw new UserError(`${run.tokenizer}: ${textVocab} tokens, the model was built for ${config.textVocab}`);
+  if (config.imageVocab !== dvae.config.vocab || config.grid !== gridSize(dvae.config)) {
+    throw new UserError(`${run.vae}: a ${gridSize(dvae.config)}×${gridSize(dvae.config)} grid of ${dvae.config.vocab} codes, the model was built for ${config.grid}×${config.grid} of ${config.imageVocab}`);
+  }
+  plateau ??= opts.schedule === 'plateau' ? new HalveOnPlateau(opts.lr, 2, opts.lrFinal) : null;
+
+  const { cache, path: cachePath } = await ensureCache(run.data, dvae.config.imageSize, run.out, log);
+  const codes = await encodeCache(dvae, cache, run.out, `${run.vae}|${cachePath}|${cache.count}`, { silent: run.progress === false });
+  const examples = new Examples(cache, codes, tokenizer, config);
+  const trainIndices = cache.indicesOf('train');
+  const perUpdate = opts.batchSize * opts.accumulate;
+  if (trainIndices.length < perUpdate) throw new UserError(`${run.data}: ${trainIndices.length} training images, fewer than one update of ${perUpdate}`);
+
+  const trainer = new Trainer<DalleBatch>((p, b) => {
+    const l = dalleLoss(p, b, config);
+    return [l.loss, { text: l.text, image: l.image }];
+  }, initDalle(new T.Rng(opts.seed + 1), config), {
+    adamw: { beta1: 0.9, beta2: 0.96, eps: 1e-8, weightDecay: opts.weightDecay },
+    clipNorm: opts.clipNorm,
+    accumulate: opts.accumulate,
+    emaDecay: opts.emaDecay,
+  });
+  if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
+
+  // Data order: a permutation per epoch fixed by the seed; step s takes the next `perUpdate` images.
+  const stepsPerEpoch = Math.floor(trainIndices.length / perUpdate);
+  const indicesAt = (step: number): number[] => {
+    const order = epochOrder(cache, { seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train' });
+    const start = (step % stepsPerEpoch) * perUpdate;
+    return order.slice(start, start + perUpdate);
+  };
+  const dropoutMasks = (b: number) => config.dropout > 0
+    ? { masks: Array.from({ length: config.layers }, () => ({ attn: rng.bernoulliMask([b, sequenceLength(config), config.dim], config.dropout), mlp: rng.bernoulliMask([b, sequenceLength(config), config.dim], config.dropout) })) }
+    : undefined;
+
+  const evaluate = makeEvaluator(config);
+  const valIndices = cache.indicesOf('val');
+  const validate = async (): Promise<Validation | null> => {
+    if (valIndices.length === 0) return null;
+    const params = trainer.ema ?? trainer.params;
+    const sums = { text: 0, image: 0, shuffled: 0, n: 0 };
+    for (let i = 0; i < opts.evalBatches; i++) {
+      const idx = valIndices.slice(i * opts.batchSize, (i + 1) * opts.batchSize);
+      if (idx.length < 2) break;
+      const plain = examples.batch(idx, opts.seed, -1, { bpeDropout: 0, captionDropout: 0, captionIndex: 'first' });
+      const shuffled = examples.batch(idx, opts.seed, -1, { bpeDropout: 0, captionDropout: 0, captionIndex: 'first', shuffle: true });
+      const a = await evaluate(params, plain.text, plain.image);
+      const s = await evaluate(params, shuffled.text, shuffled.image);
+      sums.text += a.text.item() * idx.length;
+      sums.image += a.image.item() * idx.length;
+      sums.shuffled += s.image.item() * idx.length;
+      sums.n += idx.length;
+    }
+    if (sums.n === 0) return null;
+    const imageNll = sums.image / sums.n;
+    return { textNll: sums.text / sums.n, imageNll, bitsPerImageToken: imageNll / Math.LN2, imageNllShuffled: sums.shuffled / sums.n };
+  };
+
+  const sampleCaptions = (valIndices.length ? valIndices : trainIndices).slice(0, 4).map((i) => cache.items[i]!.captions[0]!);
+  const writeSamples = async (step: number) => {
+    const images = await sampleGrid(config, trainer.ema ?? trainer.params, dvae, tokenizer, sampleCaptions, 2, step);
+    const path = join(run.out, 'samples', `step-${String(step).padStart(6, '0')}.png`);
+    await writeGrid(path, images.images, { columns: 2 * 2, captions: images.captions, scale: Math.max(1, Math.floor(96 / dvae.config.imageSize)) });
+    log(`samples: ${path}`);
+  };
+
+  const save = async (step: number) => {
+    const state: DalleRunState = { step, rng: rng.state(), train: opts, ...(plateau && { plateau: plateau.toJSON() }) };
+    const vaeWeights = new Map([...namedParams(dvae.params)].map(([k, v]) => [`vae.${k}`, v]));
+    await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer, extraWeights: vaeWeights });
+  };
+
+  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images`);
+  const progress = new Progress('train', opts.steps, { unit: 'steps', silent: run.progress === false });
+  progress.count = startStep;
+  let lastLoss = NaN;
+  let lastValidation: Validation | null = null;
+  const tokensPerUpdate = perUpdate * sequenceLength(config);
+  for (let step = startStep; step < opts.steps; step++) {
+    const indices = indicesAt(step);
+    const micro = Array.from({ length: opts.accumulate }, (_, m) => {
+      const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout });
+      const drop = dropoutMasks(opts.batchSize);
+      return { text: part.text, image: part.image, ...(drop && { drop }) } as unknown as DalleBatch;
+    });
+    const lr = plateau ? Math.min(plateau.lr, warmupCosine(step, { peak: plateau.lr, warmup: opts.warmup, total: Number.MAX_SAFE_INTEGER, final: plateau.lr })) : warmupCosine(step, { peak: opts.lr, warmup: opts.warmup, total: opts.steps, final: opts.lrFinal });
+    const t0 = performance.now();
+    const r = await trainer.trainStep(micro.length === 1 ? micro[0]! : micro, lr);
+    if (!Number.isFinite(r.loss)) throw new Error(`train: the loss became ${r.loss} at step ${step + 1}; lower --lr`);
+    lastLoss = r.loss;
+    progress.set({ loss: r.loss.toFixed(4), text: r.metrics.text!.toFixed(3), image: r.metrics.image!.toFixed(3), lr: lr.toExponential(2), 'tok/s': Math.round(tokensPerUpdate / ((performance.now() - t0) / 1000)) });
+    progress.tick(1);
+    const done = step + 1;
+    if (done % opts.evalEvery === 0 || done === opts.steps) {
+      lastValidation = await validate();
+      if (lastValidation) {
+        const v = lastValidation;
+        log(`step ${done}: validation text ${v.textNll.toFixed(4)}, image ${v.imageNll.toFixed(4)} nats (${v.bitsPerImageToken.toFixed(3)} bits/token), shuffled captions ${v.imageNllShuffled.toFixed(4)} (gap ${(v.imageNllShuffled - v.imageNll).toFixed(4)})`);
+        plateau?.observe(v.imageNll);
+      }
+    }
+    if (done % opts.sampleEvery === 0 || done === opts.steps) await writeSamples(done);
+    if (done % opts.checkpointEvery === 0 || done === opts.steps) await save(done);
+  }
+  progress.done();
+  return { step: opts.steps, loss: lastLoss, validation: lastValidation };
+}
+
+/** Mean text and image cross-entropy of a batch, without dropout. */
+export function makeEvaluator(c: DalleConfig) {
+  return T.compile((p: DalleParams<Tensor>, text: Tensor, image: Tensor) => {
+    const l = dalleLoss(p, { text, image }, c);
+    return { text: l.text, image: l.image };
+  }, { name: 'dalle_eval' });
+}
+
+/** `perCaption` samples for each caption (seeded by `seed`), decoded to images, with their captions. */
+export async function sampleGrid(c: DalleConfig, params: DalleParams, dvae: Dvae, tokenizer: BpeTokenizer, captions: string[], perCaption: number, seed: number) {
+  const sampler = new DalleSampler(c, params);
+  const rows = captions.flatMap((cap) => Array.from({ length: perCaption }, () => encodeCaption(tokenizer, cap, c).ids));
+  const codes = await sampler.sample({ captions: rows, seed, temperature: 1, topK: Math.max(1, Math.floor(c.imageVocab / 8)) });
+  const g = c.grid;
+  const decoded = await dvae.decode(T.NDArray.int64(codes.flat(), [codes.length, g, g]));
+  const rgb = fromNchwFloat({ data: decoded.data as Float32Array, shape: decoded.shape as [number, 3, number, number] });
+  return {
+    images: Array.from({ length: codes.length }, (_, i) => batchImage(rgb, i)),
+    captions: captions.flatMap((cap) => Array.from({ length: perCaption }, () => cap)),
+  };
+}
