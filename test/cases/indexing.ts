@@ -36,6 +36,7 @@ export const indexingCases: OpCase[] = [
   // topk
   { ops: ['topk'], name: 'topk values', inputs: [{ shape: [3, 6] }], fn: (x) => T.topk(x!, 3).values },
   { ops: ['topk'], name: 'topk values, middle axis', inputs: [{ shape: [2, 5, 3] }], fn: (x) => T.topk(x!, 2, 1).values },
+  { ops: ['topk', 'cast'], name: 'topk values and indices from one TopK node', inputs: [{ shape: [3, 5] }], fn: (x) => T.add(T.topk(x!, 2).values, T.cast(T.topk(x!, 2).indices, 'float32')) },
   { ops: ['topk'], name: 'topk indices', inputs: [{ shape: [4, 5] }], fn: (x) => T.topk(x!, 4).indices, noGrad: true },
   { ops: ['topk'], name: 'topk indices of ties (lower index first)', inputs: [{ shape: [3, 6], kind: 'int', high: 3 }], fn: (x) => T.topk(x!, 4).indices, noGrad: true },
   // oneHot (equal + cast)

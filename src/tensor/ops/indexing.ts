@@ -7,7 +7,7 @@
 // tensor of the input's shape, accumulating where indices repeat — which is what an embedding's gradient needs.
 import { type DType } from '../dtype.ts';
 import { NDArray } from '../ndarray.ts';
-import { attr, defineOp, type RefArray } from '../op.ts';
+import { attr, defineOp, type LowerContext, type RefArray } from '../op.ts';
 import { type Shape, normAxis, sameShape, shapeStr, sizeOf } from '../shape.ts';
 import { type Tensor, apply, constant } from '../tensor.ts';
 import { cast, equal, mul } from './elementwise.ts';
@@ -106,7 +106,8 @@ defineOp<AxisAttrs>({
       const post = Array.from({ length: t.rank - axis - 1 }, (_, k) => axis + r + k);
       upd = ctx.emit('Transpose', [upd], { perm: attr.ints([...idxAxes, ...pre, ...post]) })[0]!;
     }
-    // Negative indices count from the end, as in gather; ScatterND wants them wrapped.
+    // Negative indices count from the end, as in gather. ONNX Runtime's CPU ScatterND accepts them, but the
+    // ONNX text does not promise it for every backend, so wrap them: three small ops on the indices only.
     const n = ctx.int64s([t.shape[axis]!], []);
     const zero = ctx.int64s([0], []);
     const wrapped = ctx.emit('Where', [ctx.emit('Less', [indices!, zero])[0]!, ctx.emit('Add', [indices!, n])[0]!, indices!])[0]!;
@@ -189,13 +190,17 @@ export function argmax(x: Tensor, axis = -1, keepdims = false): Tensor {
 // ---- topk ----------------------------------------------------------------------------------------------
 
 // Tensors here have one output each, so topk is one op with an attribute choosing the output: values or
-// indices, each lowered to its own TopK node (ONNX Runtime's common-subexpression pass merges the two when
-// both are used). TopK(largest=1, sorted=1) returns the k largest in descending order; ONNX specifies that of
-// equal values the one with the lower index comes first, and the reference sorts the same way.
+// indices. Both lower to the same TopK node: ONNX Runtime's common-subexpression pass does not merge
+// multi-output nodes (measured: two TopK nodes survive optimisation), so the lowering remembers the node it
+// emitted for an input, axis and k within one model. TopK(largest=1, sorted=1) returns the k largest in
+// descending order; ONNX specifies, and ONNX Runtime does, that of equal values the lower index comes first,
+// and the reference sorts the same way.
 interface TopkAttrs extends AxisAttrs {
   k: number;
   output: 'values' | 'indices';
 }
+
+const topkNodes = new WeakMap<LowerContext, Map<string, string[]>>();
 
 defineOp<TopkAttrs>({
   name: 'topk',
@@ -207,7 +212,14 @@ defineOp<TopkAttrs>({
   },
   lower(ctx, [x], node) {
     const { axis, k, output } = node.attrs;
-    const outs = ctx.emit('TopK', [x!, ctx.int64s([k])], { axis: attr.int(axis), largest: attr.int(1), sorted: attr.int(1) }, 2);
+    const emitted = topkNodes.get(ctx) ?? new Map<string, string[]>();
+    topkNodes.set(ctx, emitted);
+    const key = `${x!}|${axis}|${k}`;
+    let outs = emitted.get(key);
+    if (!outs) {
+      outs = ctx.emit('TopK', [x!, ctx.int64s([k])], { axis: attr.int(axis), largest: attr.int(1), sorted: attr.int(1) }, 2);
+      emitted.set(key, outs);
+    }
     return outs[output === 'values' ? 0 : 1]!;
   },
   // Values: each selected element's cotangent goes back to its position, a one-hot scatter along the axis
