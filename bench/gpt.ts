@@ -1,0 +1,97 @@
+// The GPT speed race (issue #3): a training step of d=256, 4 layers, 8 heads, vocabulary 1536, 96 tokens,
+// batch 32 with AdamW, and sampling 64 tokens after a 32-token prompt at batch 8 with the key-value cache;
+// beside PyTorch (bench/gpt_torch.py) run in the same session where python3-torch is installed.
+import { availableParallelism } from 'node:os';
+import * as T from '../src/tensor/index.ts';
+import type { Tensor } from '../src/tensor/index.ts';
+import { type GptConfig, type GptParams, gptDecode, gptForward, gptLoss, initGpt } from '../src/nn/gpt.ts';
+import { KVCache } from '../src/nn/kvcache.ts';
+import { Trainer } from '../src/optim/trainer.ts';
+import { type Figure, median, runPython } from './support.ts';
+
+const config: GptConfig = { vocab: 1536, context: 96, dim: 256, layers: 4, heads: 8 };
+
+async function trainTokensPerSecond(): Promise<number> {
+  const rng = new T.Rng(0);
+  const batch = 32;
+  const trainer = new Trainer<Tensor>((p, ids) => gptLoss(p, ids, config), initGpt(rng, config), {
+    adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 },
+  });
+  const ids = T.NDArray.int64(Array.from({ length: batch * (config.context + 1) }, () => rng.int(config.vocab)), [batch, config.context + 1]);
+  for (let i = 0; i < 3; i++) await trainer.trainStep(ids as never, 3e-4);
+  const times: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    await trainer.trainStep(ids as never, 3e-4);
+    times.push(performance.now() - t0);
+  }
+  return (batch * config.context) / (median(times) / 1000);
+}
+
+async function sampleTokensPerSecond(): Promise<number> {
+  const rng = new T.Rng(1);
+  const params = initGpt(rng, config);
+  const [batch, promptLen, newTokens] = [8, 32, 64];
+  const heads = config.heads;
+  const headDim = config.dim / heads;
+  const prefill = T.compile((p: GptParams<Tensor>, ids: Tensor) => {
+    const out = gptForward(p, ids, config);
+    const last = T.reshape(T.sliceAxis(out.logits, 1, promptLen - 1, promptLen), [batch, config.vocab]);
+    return { logits: last, kv: out.kv };
+  });
+  const decode = T.compile((p: GptParams<Tensor>, token: Tensor, position: Tensor, caches: { k: Tensor; v: Tensor }[], keyMask: Tensor) =>
+    gptDecode(p, token, position, caches, keyMask, config));
+
+  const sampleFrom = (logits: T.NDArray): T.NDArray => {
+    const v = config.vocab;
+    const data = logits.data as Float32Array;
+    const out = new BigInt64Array(batch);
+    for (let b = 0; b < batch; b++) {
+      const row = data.subarray(b * v, (b + 1) * v);
+      let m = -Infinity;
+      for (const x of row) m = Math.max(m, x);
+      let z = 0;
+      for (const x of row) z += Math.exp(x - m);
+      let u = rng.next() * z;
+      let k = 0;
+      for (; k < v - 1; k++) if ((u -= Math.exp(row[k]! - m)) <= 0) break;
+      out[b] = BigInt(k);
+    }
+    return new T.NDArray(out, [batch, 1]);
+  };
+
+  const run = async (): Promise<number> => {
+    const t0 = performance.now();
+    const cache = new KVCache(config.layers, batch, heads, config.context, headDim);
+    const ids = T.NDArray.int64(Array.from({ length: batch * promptLen }, () => rng.int(config.vocab)), [batch, promptLen]);
+    const first = await prefill(params, ids);
+    cache.write(0, first.kv);
+    let token = sampleFrom(first.logits);
+    const keyMask = new Uint8Array(config.context).fill(1, 0, promptLen);
+    for (let i = 0; i < newTokens; i++) {
+      const position = promptLen + i;
+      const out = await decode(params, token, T.NDArray.int64([position], []), cache.layers, new T.NDArray(keyMask, [1, 1, 1, config.context], 'bool'));
+      cache.write(position, out.kv);
+      keyMask[position] = 1;
+      token = sampleFrom(out.logits);
+    }
+    return (batch * newTokens) / ((performance.now() - t0) / 1000);
+  };
+  await run(); // compiles both sessions
+  return Math.max(await run(), await run(), await run());
+}
+
+export async function gptFigures(): Promise<Figure[]> {
+  const train = await trainTokensPerSecond();
+  const sample = await sampleTokensPerSecond();
+  const torch = runPython('bench/gpt_torch.py', [String(availableParallelism())]);
+  return [
+    { name: 'gpt train step (d=256, 4 layers, 96 tokens, batch 32)', value: train, unit: 'tok/s', ...(torch && { pytorch: torch.train_tok_s as number }) },
+    { name: 'gpt sampling with kv cache (batch 8, 64 new tokens)', value: sample, unit: 'tok/s', ...(torch && { pytorch: torch.sample_tok_s as number }) },
+  ];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { printFigures } = await import('./support.ts');
+  printFigures(await gptFigures());
+}

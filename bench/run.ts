@@ -1,0 +1,15 @@
+// `npm run bench`: every benchmark, one line per figure (`name: value unit`, and `name vs pytorch: ratio x`
+// where PyTorch is installed). Record the results in bench/RESULTS.md.
+import { gptFigures } from './gpt.ts';
+import { printFigures } from './support.ts';
+
+const only = process.argv[2];
+const suites: Record<string, () => Promise<import('./support.ts').Figure[]>> = {
+  gpt: gptFigures,
+};
+
+for (const [name, run] of Object.entries(suites)) {
+  if (only && only !== name) continue;
+  console.log(`# ${name}`);
+  printFigures(await run());
+}
