@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import { registerTokenizerCommands } from './tokenizer.ts';
 import { registerDataCommands } from './data.ts';
 import { registerVaeCommands } from './vae.ts';
+import { registerDalleCommands } from './dalle.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerTokenizerCommands(program);
   registerDataCommands(program);
   registerVaeCommands(program);
+  registerDalleCommands(program);
   return program;
 }
 

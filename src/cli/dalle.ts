@@ -1,0 +1,148 @@
+// `dalle train`, `dalle generate` and `dalle eval`: the transformer's commands.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Option, type Command } from 'commander';
+import { UserError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
+import { DALLE_PRESETS, DalleConfigSchema, type DalleConfig } from '../dalle/config.ts';
+import { trainDalle, makeEvaluator } from '../dalle/train.ts';
+import { loadDalle } from '../dalle/load.ts';
+import { generate, writeGeneration, type GenerateSettings } from '../dalle/generate.ts';
+import { encodeCaption } from '../dalle/text.ts';
+import { ensureCache, runFolderOf } from '../train/data.ts';
+import { encodeCache } from '../dalle/codes.ts';
+import { Progress } from '../util/progress.ts';
+import * as T from '../tensor/index.ts';
+import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
+
+/** The model shipped in the repository, used when --model is not given. */
+export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
+
+export function registerDalleCommands(program: Command): void {
+  program
+    .command('train')
+    .description('train the DALL·E transformer (stage 2) on captioned images encoded by a dVAE')
+    .requiredOption('--vae <dir>', 'trained dVAE (run or checkpoint folder)')
+    .requiredOption('--tokenizer <file>', 'tokenizer.json (dalle tokenizer train)')
+    .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
+    .requiredOption('--out <dir>', 'run folder')
+    .option('--config <name|file.json>', `preset (${Object.keys(DALLE_PRESETS).join(', ')}) or a JSON config`, 'small')
+    .option('--steps <n>', 'total updates', intOption('--steps', 1), 10000)
+    .option('--batch <n>', 'images per micro-batch', intOption('--batch', 1), 32)
+    .option('--accumulate <n>', 'micro-batches per update', intOption('--accumulate', 1), 1)
+    .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 1e-3)
+    .addOption(new Option('--schedule <kind>', 'after warm-up').choices(['cosine', 'plateau']).default('cosine'))
+    .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 200)
+    .option('--seed <n>', 'seed for initialisation, data order and dropout', intOption('--seed', 0), 0)
+    .option('--eval-every <n>', 'steps between validations', intOption('--eval-every', 1), 500)
+    .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 1000)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 500)
+    .option('--resume', 'continue the run in --out exactly where it stopped')
+    .action(async (o) => {
+      const start = performance.now();
+      const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigSchema.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
+      const r = await trainDalle({
+        out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
+        options: { steps: o.steps, batchSize: o.batch, accumulate: o.accumulate, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
+      });
+      process.stdout.write(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${join(o.out, 'checkpoint')}\n`);
+    });
+
+  program
+    .command('generate')
+    .description('generate images from a prompt (or several, with --prompts)')
+    .argument('[prompt]', 'what the image should show')
+    .option('--model <dir>', 'model folder (default: the shipped models/default)')
+    .option('--prompts <file>', 'a text file with one prompt per line')
+    .option('--n <count>', 'images per prompt', intOption('--n', 1, 4096), 8)
+    .option('--seed <n>', 'seed: the same seed and settings give the same images', intOption('--seed', 0), 0)
+    .option('--temperature <t>', 'softmax temperature (0: greedy)', numberOption('--temperature', 0, 10), 1)
+    .option('--top-k <k>', 'sample among the k most likely codes (0: all)', intOption('--top-k', 0), 0)
+    .option('--top-p <p>', 'sample within this probability mass', numberOption('--top-p', 0, 1), 1)
+    .option('--guidance <s>', 'classifier-free guidance scale (1: none)', numberOption('--guidance', 0, 100), 1)
+    .option('--batch <n>', 'images sampled at once', intOption('--batch', 1, 512), 8)
+    .option('--image-prompt <png>', 'complete this image: keep its top rows of codes, sample the rest')
+    .option('--keep-rows <r>', 'rows of the image prompt\'s code grid to keep', intOption('--keep-rows', 1))
+    .option('--out <dir>', 'output folder', 'generated')
+    .action(async (prompt: string | undefined, o) => {
+      const start = performance.now();
+      const prompts = o.prompts ? readPrompts(o.prompts) : prompt !== undefined ? [prompt] : [];
+      if (prompts.length === 0) throw new UserError('give a prompt, e.g. dalle generate "a smiling cat face", or --prompts FILE');
+      if (o.imagePrompt && o.keepRows === undefined) throw new UserError('--image-prompt needs --keep-rows R (how many rows of the image to keep)');
+      const modelDir = o.model ?? DEFAULT_MODEL;
+      if (!o.model && !existsSync(join(modelDir, 'config.json'))) throw new UserError(`no shipped model at ${modelDir}; train one (see README) and pass --model`);
+      const model = await loadDalle(modelDir);
+      const settings: GenerateSettings = {
+        n: o.n, seed: o.seed, temperature: o.temperature, guidance: o.guidance, batchSize: o.batch,
+        ...(o.topK > 0 && { topK: o.topK }), ...(o.topP < 1 && { topP: o.topP }),
+        ...(o.imagePrompt && { imagePrompt: { path: o.imagePrompt, keepRows: o.keepRows } }),
+      };
+      let progress: Progress | null = null;
+      const images = await generate(model, prompts, settings, {
+        onTruncated: (p, tokens, kept) => process.stderr.write(`dalle: the prompt "${p.slice(0, 60)}" is ${tokens} tokens; the model reads the first ${kept}\n`),
+        onProgress: (done, total) => {
+          progress ??= new Progress('generate', total, { unit: 'tokens' });
+          progress.tick(done - progress.count);
+        },
+      });
+      (progress as Progress | null)?.done();
+      const { grid, files } = await writeGeneration(o.out, model, images, settings);
+      process.stdout.write(`wrote ${files.length} images and ${grid} in ${seconds(start)}\n`);
+    });
+
+  program
+    .command('eval')
+    .description('validation NLL of a trained transformer: text, image, bits per image token, shuffled-caption gap (JSON)')
+    .requiredOption('--model <dir>', 'model (run or checkpoint folder)')
+    .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
+    .option('--batch <n>', 'images per batch', intOption('--batch', 2), 32)
+    .option('--json <file>', 'also write the figures to this file')
+    .action(async (o) => {
+      const model = await loadDalle(o.model);
+      const result = await evaluateModel(model, o.data, o.batch);
+      const json = JSON.stringify(result, null, 2);
+      if (o.json) await writeFileAtomic(o.json, json + '\n');
+      process.stdout.write(json + '\n');
+    });
+}
+
+function readPrompts(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`--prompts ${file}: ${(err as Error).message}`);
+  }
+  const prompts = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  if (prompts.length === 0) throw new UserError(`--prompts ${file}: no prompts in it (one per line)`);
+  return prompts;
+}
+
+/** Validation figures over the whole validation split, with the first caption of each image. */
+async function evaluateModel(model: Awaited<ReturnType<typeof loadDalle>>, data: string, batchSize: number) {
+  const c = model.config;
+  const runDir = runFolderOf(model.dir);
+  const { cache, path } = await ensureCache(data, model.dvae.config.imageSize, runDir, (l) => process.stderr.write(l + '\n'));
+  const codes = await encodeCache(model.dvae, cache, runDir, `${model.dir}|${path}|${cache.count}`);
+  const val = cache.indicesOf('val');
+  const indices = val.length >= 2 ? val : cache.indicesOf('all');
+  const evaluate = makeEvaluator(c);
+  const sums = { text: 0, image: 0, shuffled: 0, n: 0 };
+  for (let s = 0; s + 2 <= indices.length; s += batchSize) {
+    const idx = indices.slice(s, s + batchSize);
+    if (idx.length < 2) break;
+    const text = idx.map((i) => encodeCaption(model.tokenizer, cache.items[i]!.captions[0]!, c).ids);
+    const rolled = text.map((_, k) => text[(k + 1) % text.length]!);
+    const image = T.NDArray.int64(idx.flatMap((i) => Array.from(codes.codes.subarray(i * codes.cells, (i + 1) * codes.cells))), [idx.length, codes.cells]);
+    const a = await evaluate(model.params, T.NDArray.int64(text.flat(), [idx.length, c.textLength]), image);
+    const b = await evaluate(model.params, T.NDArray.int64(rolled.flat(), [idx.length, c.textLength]), image);
+    sums.text += a.text.item() * idx.length;
+    sums.image += a.image.item() * idx.length;
+    sums.shuffled += b.image.item() * idx.length;
+    sums.n += idx.length;
+  }
+  if (sums.n === 0) throw new UserError(`${data}: fewer than two images to evaluate`);
+  const imageNll = sums.image / sums.n;
+  return { split: val.length >= 2 ? 'val' : 'all', images: sums.n, textNll: sums.text / sums.n, imageNll, bitsPerImageToken: imageNll / Math.LN2, imageNllShuffled: sums.shuffled / sums.n, shuffledGap: sums.shuffled / sums.n - imageNll };
+}
