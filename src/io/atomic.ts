@@ -44,8 +44,10 @@ async function writeAndSync(file: string, data: Uint8Array | string): Promise<vo
   }
 }
 
-/** Writes `data` to `target` atomically: readers see the old contents or the new, never part of either. */
+/** Writes `data` to `target` atomically: readers see the old contents or the new, never part of either.
+ *  The parent folder is created if needed. */
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = siblingName(target, 'tmp');
   try {
     await writeAndSync(temp, data);

@@ -3,7 +3,8 @@
 // width, cut with an ellipsis when too long). Cells can be enlarged with nearest-neighbour scaling so that
 // 32 or 64 px images stay legible. Text is drawn by sharp's SVG renderer (librsvg with the system fonts).
 import sharp from 'sharp';
-import { type Rgb, type RgbImage, LIGHT_GREY, encodePng, writeFileAtomic } from './images.ts';
+import { type Rgb, type RgbImage, LIGHT_GREY, encodePng } from './images.ts';
+import { writeFileAtomic } from './atomic.ts';
 
 export interface GridOptions {
   /** Cells per row; defaults to ceil(sqrt(n)). */

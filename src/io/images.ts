@@ -10,7 +10,8 @@
 // target size (their density is chosen so that the vector drawing is rasterised at the final resolution,
 // never enlarged from a small canvas). A file that cannot be decoded raises ImageDecodeError naming it, so
 // that dataset code can report and skip it.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic.ts';
 import sharp, { type Sharp } from 'sharp';
 
 export type Rgb = readonly [number, number, number];
@@ -152,13 +153,6 @@ export function cropImage(img: RgbImage, left: number, top: number, width: numbe
 /** Encode an RGB image as PNG bytes. */
 export function encodePng(img: RgbImage): Promise<Buffer> {
   return rawInput(img).png({ compressionLevel: 6 }).toBuffer();
-}
-
-/** Write bytes through a temporary file and a rename, so that a reader never sees half a file. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
 }
 
 /** Encode and write a PNG atomically. */
