@@ -1,11 +1,13 @@
 // `npm run bench`: every benchmark, one line per figure (`name: value unit`, and `name vs pytorch: ratio x`
 // where PyTorch is installed). Record the results in bench/RESULTS.md.
 import { gptFigures } from './gpt.ts';
+import { tokenizerFigures } from './tokenizer.ts';
 import { printFigures } from './support.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<import('./support.ts').Figure[]>> = {
   gpt: gptFigures,
+  tokenizer: tokenizerFigures,
 };
 
 for (const [name, run] of Object.entries(suites)) {
