@@ -28,6 +28,12 @@ export const indexingCases: OpCase[] = [
     inputs: [{ shape: [3, 4] }, { shape: [5], kind: 'int', high: 4 }, { shape: [3, 5] }],
     fn: (t, i, u) => T.scatterAdd(t!, i!, u!, -1),
   },
+  // Big enough for ONNX Runtime to split the work across threads, where ScatterND (add) loses updates.
+  {
+    ops: ['scatterAdd'], name: 'scatterAdd 2048 ids over 10 rows (threaded kernel)',
+    inputs: [{ shape: [10, 512] }, { shape: [2048], kind: 'int', high: 10 }, { shape: [2048, 512] }],
+    fn: (t, i, u) => T.scatterAdd(t!, i!, u!, 0), noGrad: true,
+  },
   { ops: ['scatterAdd'], name: 'scatterAdd int64', inputs: [{ shape: [3], kind: 'int' }, { shape: [4], kind: 'int' }], fn: (t, u) => T.scatterAdd(t!, ids([2, 2, 0, 2]), u!), noGrad: true },
   // argmax
   { ops: ['argmax'], name: 'argmax last axis', inputs: [{ shape: [3, 5] }], fn: (x) => T.argmax(x!, -1), noGrad: true },
