@@ -6,3 +6,4 @@ export * from './linalg.ts';
 export * from './indexing.ts';
 export * from './norm.ts';
 export * from './losses.ts';
+export * from './conv.ts';
