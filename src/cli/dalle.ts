@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Option, type Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { DALLE_PRESETS, DalleConfigSchema, type DalleConfig } from '../dalle/config.ts';
+import { DALLE_PRESETS, DalleConfigFields, type DalleConfig } from '../dalle/config.ts';
 import { trainDalle, makeEvaluator } from '../dalle/train.ts';
 import { loadDalle } from '../dalle/load.ts';
 import { generate, writeGeneration, type GenerateSettings } from '../dalle/generate.ts';
@@ -41,7 +41,7 @@ export function registerDalleCommands(program: Command): void {
     .option('--resume', 'continue the run in --out exactly where it stopped')
     .action(async (o) => {
       const start = performance.now();
-      const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigSchema.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
+      const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
         options: { steps: o.steps, batchSize: o.batch, accumulate: o.accumulate, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },

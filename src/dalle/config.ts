@@ -6,7 +6,9 @@ import { DvaeConfigSchema } from '../dvae/config.ts';
 export const MaskKind = z.enum(['full', 'row', 'column', 'conv']);
 export type MaskKind = z.infer<typeof MaskKind>;
 
-export const DalleConfigSchema = z.object({
+/** The fields without cross-field checks (for partial configs, e.g. a JSON file without the sizes that the
+ *  tokenizer and dVAE fill in). */
+export const DalleConfigFields = z.object({
   kind: z.literal('dalle').default('dalle'),
   /** Caption tokens (the paper: 256), each padded position with its own learned padding token. */
   textLength: z.number().int().positive(),
@@ -30,7 +32,9 @@ export const DalleConfigSchema = z.object({
   dropout: z.number().min(0).max(1).default(0),
   /** The dVAE whose codes the model reads and writes; its weights sit under `vae.` in model.safetensors. */
   vae: DvaeConfigSchema.optional(),
-}).superRefine((c, ctx) => {
+});
+
+export const DalleConfigSchema = DalleConfigFields.superRefine((c, ctx) => {
   if (c.dim % c.heads) ctx.addIssue({ code: 'custom', path: ['heads'], message: `dim ${c.dim} does not divide into ${c.heads} heads` });
   if (Array.isArray(c.masks) && c.masks.length !== c.layers) ctx.addIssue({ code: 'custom', path: ['masks'], message: `${c.masks.length} masks for ${c.layers} layers` });
 });
