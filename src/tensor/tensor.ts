@@ -1,7 +1,7 @@
 // Symbolic tensors. A Tensor is a node of a traced graph: the op that makes it, its input tensors, the op's
 // attributes, and the static shape and dtype its op's rule computed at trace time. Model code builds these
 // by calling ops; `compile` lowers the graph reachable from its outputs, `grad` extends it backwards.
-import { type DType } from './dtype.ts';
+import { type DType, assertDType } from './dtype.ts';
 import { NDArray } from './ndarray.ts';
 import { getOp } from './op.ts';
 import { type Shape, sizeOf, shapeStr } from './shape.ts';
@@ -39,18 +39,22 @@ export function isTensor(x: unknown): x is Tensor {
 
 /** Build the node for a registered op, checking shapes and dtypes now, at trace time. */
 export function apply<A>(op: string, inputs: readonly Tensor[], attrs: A): Tensor<A> {
+  inputs.forEach((x, i) => {
+    if (!(x instanceof Tensor)) throw new TypeError(`${op}: input ${i} is ${describe(x)}, not a Tensor`);
+  });
   const { shape, dtype } = getOp(op).infer(inputs, attrs);
   return new Tensor(op, inputs, attrs, shape, dtype);
 }
 
 /** A graph input: a placeholder whose value arrives with each call of a compiled function. */
 export function placeholder(shape: Shape, dtype: DType, name: string): Tensor<{ name: string }> {
+  assertDType(dtype, `placeholder '${name}'`);
   return new Tensor('input', [], { name }, [...shape], dtype);
 }
 
 /** A value baked into the graph. */
 export function constant(value: NDArray | number, dtype: DType = 'float32'): Tensor<{ value: NDArray }> {
-  const arr = value instanceof NDArray ? value : NDArray.scalar(value, dtype);
+  const arr = value instanceof NDArray ? value : NDArray.scalar(value, assertDType(dtype, 'constant'));
   return new Tensor('const', [], { value: arr }, arr.shape, arr.dtype);
 }
 

@@ -1,5 +1,5 @@
 // Elementwise ops: unary maths, broadcasting binary arithmetic, comparisons, where and cast.
-import { type DType } from '../dtype.ts';
+import { type DType, assertDType } from '../dtype.ts';
 import { OnnxDataType } from '../onnx-proto.ts';
 import { attr, defineOp } from '../op.ts';
 import { erf as erfRef, mapBroadcast, mapUnary } from '../ref-kernels.ts';
@@ -188,5 +188,6 @@ defineOp<{}>({
 export const stopGradient = (x: Tensor): Tensor => apply('stopGradient', [x], {});
 
 export function cast(x: Tensor, to: DType): Tensor {
+  assertDType(to, 'cast');
   return x.dtype === to ? x : apply('cast', [x], { to });
 }
