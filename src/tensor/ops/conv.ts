@@ -315,11 +315,9 @@ function lowerFlipConv(ctx: LowerContext, [x, w, b]: readonly string[], node: Te
   // Full padding d·(k−1) less the forward padding; the end side also covers the output padding and drops
   // the trailing zeros of the insertion.
   const ext = [a.dilation[0] * (kh - 1), a.dilation[1] * (kw - 1)];
-  const end = (axis: 0 | 1, k: number, len: number) => a.outShape[axis + 2]! - (len + ext[axis]! - k + 1) - 0;
+  // A stride-1 conv's output length is len + begin + end − ext: solve for end given the wanted length.
   const begin = [ext[0]! - a.pads[0], ext[1]! - a.pads[1]];
-  // Output length of a stride-1 conv is len + begin + end − ext; solve for end given the wanted length.
   const ends = [a.outShape[2]! - shape[2]! - begin[0]! + ext[0]!, a.outShape[3]! - shape[3]! - begin[1]! + ext[1]!];
-  void end;
   const cropped = cropNegative(ctx, input, shape, [begin[0]!, begin[1]!, ends[0]!, ends[1]!]);
   const convAttrs: ConvAttrs = { stride: [1, 1], dilation: a.dilation, pads: cropped.pads, groups: g };
   return ctx.emit('Conv', b ? [cropped.x, flipped, b] : [cropped.x, flipped], convOnnxAttrs(convAttrs, [kh, kw]))[0]!;
@@ -541,7 +539,7 @@ defineOp<PoolAttrs>({
   grad(gy, node) {
     // Each window's cotangent goes to its (first) maximum; overlapping windows accumulate.
     const x = node.inputs[0]!;
-    const at = reshape(argmaxPool2d(x, node.attrs), [-1]);
+    const at = reshape(apply('argmaxPool2d', [x], node.attrs), [-1]);
     return [reshape(scatterAdd(expand(constant(0), [x.size]), at, reshape(gy, [-1]), 0), x.shape)];
   },
   ref([x], node) {
@@ -567,8 +565,9 @@ defineOp<PoolAttrs>({
   },
 });
 
-function argmaxPool2d(x: Tensor, a: PoolAttrs): Tensor {
-  return apply('argmaxPool2d', [x], a);
+/** The flat index into x (over N·C·H·W) of each window's maximum, the first where several tie. */
+export function argmaxPool2d(x: Tensor, opts: Pool2dOptions): Tensor {
+  return apply('argmaxPool2d', [x], poolAttrsOf(opts, 'argmaxPool2d'));
 }
 
 defineOp<PoolAttrs>({
