@@ -1,8 +1,9 @@
 // Captions for training and measuring the tokenizer, read straight from disk: a text file (one caption a
-// line), a folder (every `.txt` file below it, one caption a line, as dataset folders keep them) or a JSONL
-// manifest (`caption` or `captions` on each line). Kept here, small and separate from `src/data/`, so the
+// line), a folder (every `.txt` file below it, one caption a line, as dataset folders keep them), a JSONL
+// manifest (`caption` or `captions` on each line), or a prepared image cache (the captions of its training
+// split only, so that held-out items stay unseen). Kept here, small and separate from `src/data/`, so the
 // tokenizer can be trained before any dataset code runs. Files are read in sorted order, streamed.
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserError } from '../errors.ts';
@@ -11,6 +12,11 @@ import { UserError } from '../errors.ts';
 export async function* readCaptions(paths: readonly string[]): AsyncGenerator<string> {
   if (paths.length === 0) throw new UserError('no caption source given');
   for (const path of paths) {
+    const cacheIndex = join(path, 'index.json');
+    if (existsSync(cacheIndex) && existsSync(join(path, 'pixels.u8'))) {
+      yield* cacheCaptions(cacheIndex);
+      continue;
+    }
     for (const file of captionFiles(path)) {
       if (file.toLowerCase().endsWith('.jsonl')) yield* manifestCaptions(file);
       else yield* lineCaptions(file);
@@ -70,4 +76,16 @@ async function* manifestCaptions(file: string): AsyncGenerator<string> {
     }
     for (const caption of captions as string[]) if (caption.trim().length > 0) yield caption;
   }
+}
+
+/** Training-split captions of a prepared cache (src/data/cache.ts writes its index.json). */
+function* cacheCaptions(indexPath: string): Generator<string> {
+  let index: { format?: unknown; items?: { split?: string; captions?: string[] }[] };
+  try {
+    index = JSON.parse(readFileSync(indexPath, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${indexPath}: not a readable cache index (${(err as Error).message})`);
+  }
+  if (index.format !== 'dalle-ts-image-cache' || !Array.isArray(index.items)) throw new UserError(`${indexPath}: not a dalle-ts image cache index`);
+  for (const item of index.items) if (item.split === 'train') for (const c of item.captions ?? []) if (c.trim().length > 0) yield c;
 }
