@@ -32,7 +32,8 @@ type Pair = [number, number];
 /** Spatial padding in ONNX's order: [top, left, bottom, right]. */
 type Pads = [number, number, number, number];
 
-interface ConvAttrs {
+/** Normalised convolution attributes, as stored in the ops. */
+export interface ConvAttrs {
   stride: Pair;
   dilation: Pair;
   pads: Pads;
@@ -175,7 +176,25 @@ export interface ConvGradShapes {
  * The formulations for a convolution's dx and dw. Measured on this project's 2-core machine (AMD EPYC,
  * ONNX Runtime 1.30, 2 threads, float32), median ms per gradient, with `node --import tsx bench/engine.ts
  * --sweep` over the dVAE's shapes:
- * RULE_MEASUREMENTS
+ *
+ *   N, Cin→Cout, px, kernel (stride 1) | dx transpose | dx flipconv | dw batchconv | dw im2col
+ *   8, 3→32, 64, 7×7                   |     43       |     85      |     55       |    168
+ *   16, 3→64, 32, 7×7                  |     51       |     88      |     61       |     91
+ *   8, 32→32, 64, 3×3                  |     76       |     50      |    216       |     96
+ *   16, 64→16, 32, 3×3                 |     61       |     32      |    196       |     94
+ *   16, 16→16, 32, 3×3                 |     21       |     20      |     54       |     40
+ *   32, 64→64, 32, 3×3                 |    177       |     92      |    330       |    196
+ *   32, 128→128, 16, 3×3               |    160       |     76      |    280       |    149
+ *   32, 256→256, 8, 3×3                |    215       |    138      |    202       |    114
+ *   16, 8→32, 32, 3×3                  |     20       |     21      |     40       |     39
+ *   16, 16→64, 32, 1×1                 |     21       |     19      |     35       |     19
+ *   32, 64→256, 8, 1×1                 |   8–34       |   19–22     |     39       |  3–19
+ *   16, 64→64, 32, 3×3, stride 2       |     54       |    137      |     90       |     75
+ *   16, 64→64, 32, 3×3, depthwise      |     24       |     23      |     75       |    226
+ *
+ * The machine was shared (load average 4–5 on 2 cores), so absolute times are inflated and vary ±30% from
+ * run to run; the winners held in each of three sweeps (the depthwise and 8→32 rows: one sweep), except the 1×1
+ * dx, a tie either way.
  */
 export function chooseConvGradMethod(shapes: ConvGradShapes, attrs: ConvAttrs): { input: ConvInputGradMethod; weight: ConvWeightGradMethod } {
   const override = forced ?? envMethod();
@@ -184,12 +203,19 @@ export function chooseConvGradMethod(shapes: ConvGradShapes, attrs: ConvAttrs): 
   return { input, weight };
 }
 
-function ruleInput(_s: ConvGradShapes, a: ConvAttrs): ConvInputGradMethod {
-  return a.stride[0] === 1 && a.stride[1] === 1 ? 'flipconv' : 'transpose';
+// dx: the flipped Conv for unstrided kernels larger than 1×1 whose dx has 16 or more channels; otherwise
+// ConvTranspose (strided: the flipped Conv would multiply the inserted zeros; few channels: the flipped
+// Conv's GEMM has too few rows, as for the 7×7 input conv over RGB; 1×1: a tie or better).
+function ruleInput(s: ConvGradShapes, a: ConvAttrs): ConvInputGradMethod {
+  const unstrided = a.stride[0] === 1 && a.stride[1] === 1;
+  const spatial = s.w[2]! * s.w[3]! > 1;
+  return unstrided && spatial && s.x[1]! >= 16 ? 'flipconv' : 'transpose';
 }
 
-function ruleWeight(_s: ConvGradShapes, _a: ConvAttrs): ConvWeightGradMethod {
-  return 'im2col';
+// dw: im2col's single GEMM unless each kernel tap carries fewer than 8 input channels per group (the 7×7
+// RGB input conv, depthwise convs), where its kh·kw thin slices cost more than the batch-as-channel Conv.
+function ruleWeight(s: ConvGradShapes, a: ConvAttrs): ConvWeightGradMethod {
+  return s.x[1]! / a.groups >= 8 ? 'im2col' : 'batchconv';
 }
 
 // ---- reference kernels -----------------------------------------------------------------------------------
