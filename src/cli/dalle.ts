@@ -7,7 +7,7 @@ import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { DALLE_PRESETS, DalleConfigFields, type DalleConfig } from '../dalle/config.ts';
 import { trainDalle, makeEvaluator } from '../dalle/train.ts';
-import { loadDalle } from '../dalle/load.ts';
+import { exportModel, loadDalle } from '../dalle/load.ts';
 import { generate, writeGeneration, type GenerateSettings } from '../dalle/generate.ts';
 import { encodeCaption } from '../dalle/text.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
@@ -89,6 +89,18 @@ export function registerDalleCommands(program: Command): void {
       (progress as Progress | null)?.done();
       const { grid, files } = await writeGeneration(o.out, model, images, settings);
       process.stdout.write(`wrote ${files.length} images and ${grid} in ${seconds(start)}\n`);
+    });
+
+  program
+    .command('export')
+    .description('write a model folder for generation only: config, weights (float16 by default) and tokenizer')
+    .requiredOption('--model <dir>', 'model (run or checkpoint folder)')
+    .requiredOption('--out <dir>', 'the folder to write (replaced atomically)')
+    .addOption(new Option('--dtype <type>', 'weight precision').choices(['f16', 'bf16', 'f32']).default('f16'))
+    .action(async (o) => {
+      const model = await loadDalle(o.model);
+      await exportModel(model, o.out, ({ f16: 'F16', bf16: 'BF16', f32: 'F32' } as const)[o.dtype as 'f16' | 'bf16' | 'f32']);
+      process.stdout.write(`wrote ${o.out} (${o.dtype} weights)\n`);
     });
 
   program

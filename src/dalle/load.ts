@@ -2,8 +2,10 @@
 // `vae`), model.safetensors (the transformer, and the dVAE under `vae.`; float32 or float16) and
 // tokenizer.json. A run folder may be given for its checkpoint.
 import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../io/checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
+import { namedParams } from '../nn/params.ts';
 import * as T from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError } from '../errors.ts';
@@ -43,4 +45,18 @@ export async function loadDalle(path: string): Promise<DalleModel> {
     throw new UserError(`${ckpt.tokenizerPath}: ${tokenizer.parts.vocab.length} tokens, the model was built for ${config.textVocab}`);
   }
   return { dir, config, params, dvae, tokenizer };
+}
+
+/** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, and tokenizer.
+ *  The three files are written beside `out` and renamed into it one by one, so other files there (a model
+ *  card, sample grids) stay. */
+export async function exportModel(model: DalleModel, out: string, dtype: WeightsDtype): Promise<void> {
+  const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const [k, v] of namedParams(model.params)) weights.set(k, { shape: v.shape, data: v.data as Float32Array });
+  for (const [k, v] of namedParams(model.dvae.params)) weights.set(`vae.${k}`, { shape: v.shape, data: v.data as Float32Array });
+  const staging = `${out.replace(/\/+$/, '')}.export-${process.pid}`;
+  await saveCheckpoint(staging, { config: model.config, weights, weightsDtype: dtype, tokenizerFile: join(model.dir, 'tokenizer.json') });
+  await mkdir(out, { recursive: true });
+  for (const file of ['model.safetensors', 'tokenizer.json', 'config.json']) await rename(join(staging, file), join(out, file));
+  await rm(staging, { recursive: true, force: true });
 }

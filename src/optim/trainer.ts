@@ -7,7 +7,7 @@ import type { NDArray, Tensor } from '../tensor/index.ts';
 import { merge, partition } from '../nn/params.ts';
 import { type AdamWConfig, type AdamWState, adamwUpdate, initAdamW } from './adamw.ts';
 import { clipByGlobalNorm, globalNorm } from './clip.ts';
-import { initEma, updateEma } from './ema.ts';
+import { emaDecayAt, initEma, updateEma } from './ema.ts';
 
 /** A loss over (parameters, batch): a scalar, or [scalar, metrics] with scalar metric tensors to report. */
 export type LossFn<B> = (params: any, batch: B) => Tensor | [Tensor, Record<string, Tensor>];
@@ -117,8 +117,8 @@ export class Trainer<B> {
       this.opt = out.opt;
       result = { loss, gradNorm: out.norm.item(), metrics: metricSums };
     }
+    if (this.ema) updateEma(this.ema, this.params, emaDecayAt(this.cfg.emaDecay!, this.step));
     this.step++;
-    if (this.ema) updateEma(this.ema, this.params, this.cfg.emaDecay!);
     return result;
   }
 }

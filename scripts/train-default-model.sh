@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Reproduces models/default from scratch with the project's own commands (see models/default/MODEL_CARD.md).
+# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 1.5 hours on a
+# 2-core machine. Work files go to $RUN (default: runs/default); the result is copied to models/default.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=${RUN:-runs/default}
+MODEL=models/default
+dalle() { node bin/dalle.js "$@"; }
+mkdir -p "$RUN"
+
+# 1. The emoji corpus at 32 px (four styles; captions from emojibase/OpenMoji/Fluent names), and its cache.
+dalle data emoji --out "$RUN/emoji32" --size 32
+dalle data prepare --data "$RUN/emoji32" --size 32 --out "$RUN/emoji32-cache"
+
+# 2. A 2,048-token BPE on the training split's captions (held-out emoji excluded).
+dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 2048 --out "$RUN/tokenizer.json"
+
+# 3. The dVAE: 32 px → 8×8 codes of 512.
+dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
+  --steps 1500 --batch 32 --lr 1e-3 --sample-every 250 --checkpoint-every 250 --seed 0
+
+# 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256.
+dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
+  --out "$RUN/dalle" --steps "${DALLE_STEPS:-1500}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0
+
+# 5. Export: float16 weights, config and tokenizer into models/default.
+dalle export --model "$RUN/dalle" --out "$MODEL" --dtype f16
+
+# 6. Metrics for the model card.
+dalle eval-vae --model "$RUN/vae" --data "$RUN/emoji32-cache" --json "$RUN/eval-vae.json"
+dalle eval --model "$MODEL" --data "$RUN/emoji32-cache" --json "$RUN/eval-dalle.json"
