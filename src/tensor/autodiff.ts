@@ -48,7 +48,8 @@ export interface GradOptions {
 }
 
 function differentiableLeaves(params: unknown, what: string): { leaves: Tensor[]; rebuild: (ls: Tensor[]) => unknown } {
-  const flat = flattenTree(params, (x): x is unknown => x === null || typeof x !== 'object' || !(Array.isArray(x) || Object.getPrototypeOf(x) === Object.prototype));
+  // Every leaf must be a float tensor; undefined marks an absent (e.g. frozen) parameter and is skipped.
+  const flat = flattenTree(params, (x): x is unknown => x !== undefined && (x === null || typeof x !== 'object' || !(Array.isArray(x) || Object.getPrototypeOf(x) === Object.prototype)));
   flat.leaves.forEach((leaf, i) => {
     const path = flat.paths[i] || '(root)';
     if (!isTensor(leaf)) throw new TypeError(`${what}: the parameter at '${path}' is ${describe(leaf)}, not a Tensor`);
