@@ -3,6 +3,8 @@
 Same model as src/nn/gpt.ts: d=256, 4 layers, 8 heads, vocabulary 1536, 96 tokens; training with AdamW on
 batch 32, and sampling 64 tokens after a 32-token prompt at batch 8 with a hand-written key-value cache.
 Prints one JSON line: {"train_tok_s": ..., "sample_tok_s": ...}.
+Arguments: threads, then optionally a JSON object overriding the sizes, e.g. for the DALL·E small preset's
+sampling: '{"V": 4640, "CTX": 288, "D": 256, "L": 8, "H": 8, "prompt": 33, "new": 255, "batch": 8, "train": false}'.
 """
 import json
 import math
@@ -14,7 +16,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
-V, CTX, D, L, H = 1536, 96, 256, 4, 8
+ARGS = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+V, CTX, D, L, H = (ARGS.get(k, d) for k, d in (('V', 1536), ('CTX', 96), ('D', 256), ('L', 4), ('H', 8)))
 
 
 class Block(nn.Module):
@@ -93,7 +96,7 @@ def bench_sample(model, batch=8, prompt=32, new=64, runs=3):
 
 torch.manual_seed(0)
 model = GPT()
-train = bench_train(model)
+train = bench_train(model) if ARGS.get('train', True) else None
 model.eval()
-sample = bench_sample(model)
+sample = bench_sample(model, batch=ARGS.get('batch', 8), prompt=ARGS.get('prompt', 32), new=ARGS.get('new', 64), runs=ARGS.get('runs', 3))
 print(json.dumps({'train_tok_s': train, 'sample_tok_s': sample, 'torch': torch.__version__, 'threads': torch.get_num_threads()}))

@@ -2,12 +2,14 @@
 // where PyTorch is installed). Record the results in bench/RESULTS.md.
 import { gptFigures } from './gpt.ts';
 import { tokenizerFigures } from './tokenizer.ts';
+import { sampleFigures } from './sample.ts';
 import { printFigures } from './support.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<import('./support.ts').Figure[]>> = {
   gpt: gptFigures,
   tokenizer: tokenizerFigures,
+  sample: sampleFigures,
 };
 
 for (const [name, run] of Object.entries(suites)) {
