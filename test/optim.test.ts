@@ -29,7 +29,7 @@ describe('Trainer', () => {
     assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss ${a.loss} vs ${b.loss}`);
     assert.ok(Math.abs(a.gradNorm - b.gradNorm) < 1e-4 * a.gradNorm, `grad norm ${a.gradNorm} vs ${b.gradNorm}`);
     for (const k of ['w', 'b'] as const) {
-      const err = relativeError(split.params[k].data, whole.params[k].data);
+      const err = relativeError(split.params[k].data as Float32Array, whole.params[k].data as Float32Array);
       assert.ok(err < 1e-5, `${k}: relative difference ${err}`);
     }
   });
@@ -39,7 +39,7 @@ describe('Trainer', () => {
     const before = params();
     await t.trainStep({ x, y } as never, 0.05);
     assert.deepEqual(Array.from(t.params.b.data as Float32Array), Array.from(before.b.data as Float32Array));
-    assert.ok(relativeError(t.params.w.data, before.w.data) > 1e-3);
+    assert.ok(relativeError(t.params.w.data as Float32Array, before.w.data as Float32Array) > 1e-3);
   });
 
   it('keeps an EMA that warms up: after one step it equals the new weights', async () => {

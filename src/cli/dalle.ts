@@ -46,7 +46,7 @@ export function registerDalleCommands(program: Command): void {
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
         options: { steps: o.steps, batchSize: o.batch, accumulate: o.accumulate, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
       });
-      process.stdout.write(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${join(o.out, 'checkpoint')}\n`);
+      console.log(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${join(o.out, 'checkpoint')}`);
     });
 
   program
@@ -88,7 +88,7 @@ export function registerDalleCommands(program: Command): void {
       });
       (progress as Progress | null)?.done();
       const { grid, files } = await writeGeneration(o.out, model, images, settings);
-      process.stdout.write(`wrote ${files.length} images and ${grid} in ${seconds(start)}\n`);
+      console.log(`wrote ${files.length} images and ${grid} in ${seconds(start)}`);
     });
 
   program
@@ -100,7 +100,7 @@ export function registerDalleCommands(program: Command): void {
     .action(async (o) => {
       const model = await loadDalle(o.model);
       await exportModel(model, o.out, ({ f16: 'F16', bf16: 'BF16', f32: 'F32' } as const)[o.dtype as 'f16' | 'bf16' | 'f32']);
-      process.stdout.write(`wrote ${o.out} (${o.dtype} weights)\n`);
+      console.log(`wrote ${o.out} (${o.dtype} weights)`);
     });
 
   program
@@ -115,7 +115,7 @@ export function registerDalleCommands(program: Command): void {
       const result = await evaluateModel(model, o.data, o.batch);
       const json = JSON.stringify(result, null, 2);
       if (o.json) await writeFileAtomic(o.json, json + '\n');
-      process.stdout.write(json + '\n');
+      console.log(json);
     });
 }
 

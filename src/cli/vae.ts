@@ -36,7 +36,7 @@ export function registerVaeCommands(program: Command): void {
         out: o.out, data: o.data, resume: !!o.resume, ...(config && { config }),
         options: { steps: o.steps, batchSize: o.batch, lr: o.lr, betaFinal: o.beta, seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough },
       });
-      process.stdout.write(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${o.out}\n`);
+      console.log(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${o.out}`);
     });
 
   program
@@ -53,7 +53,7 @@ export function registerVaeCommands(program: Command): void {
       const result = await evaluateDvae(dvae, cache, { split: o.split });
       const json = JSON.stringify(result, null, 2);
       if (o.json) await writeFileAtomic(o.json, json + '\n');
-      process.stdout.write(json + '\n');
+      console.log(json);
     });
 
   program
@@ -80,7 +80,7 @@ export function registerVaeCommands(program: Command): void {
       const values = codes.toNumbers();
       const grids = images.map((path, i) => ({ image: path, grid: Array.from({ length: g }, (_, r) => values.slice((i * g + r) * g, (i * g + r + 1) * g)) }));
       await writeFileAtomic(o.out, JSON.stringify({ vae: o.vae, grid: g, vocab: dvae.config.vocab, codes: grids }) + '\n');
-      process.stdout.write(`encoded ${images.length} images to ${g}×${g} grids in ${o.out}\n`);
+      console.log(`encoded ${images.length} images to ${g}×${g} grids in ${o.out}`);
     });
 
   program
@@ -118,6 +118,6 @@ export function registerVaeCommands(program: Command): void {
         const name = items[i]!.image ? basename(items[i]!.image!, extname(items[i]!.image!)) : `decoded-${i}`;
         await writePng(join(o.out, `${name}.png`), batchImage(rgb, i));
       }
-      process.stdout.write(`decoded ${items.length} grids into ${o.out}\n`);
+      console.log(`decoded ${items.length} grids into ${o.out}`);
     });
 }

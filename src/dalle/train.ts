@@ -68,6 +68,8 @@ export interface DalleTrainRun {
   resume?: boolean;
   log?: (line: string) => void;
   progress?: boolean;
+  /** Stop after this step as if interrupted (schedules still span `steps`); for tests of --resume. */
+  until?: number;
 }
 
 export interface Validation {
@@ -217,7 +219,8 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; lo
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;
   const tokensPerUpdate = perUpdate * sequenceLength(config);
-  for (let step = startStep; step < opts.steps; step++) {
+  const stopAt = Math.min(opts.steps, run.until ?? opts.steps);
+  for (let step = startStep; step < stopAt; step++) {
     const indices = indicesAt(step);
     const micro = Array.from({ length: opts.accumulate }, (_, m) => {
       const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout });
@@ -244,7 +247,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; lo
     if (done % opts.checkpointEvery === 0 || done === opts.steps) await save(done);
   }
   progress.done();
-  return { step: opts.steps, loss: lastLoss, validation: lastValidation };
+  return { step: stopAt, loss: lastLoss, validation: lastValidation };
 }
 
 /** Mean text and image cross-entropy of a batch, without dropout. */

@@ -62,6 +62,8 @@ export interface DvaeTrainRun {
   resume?: boolean;
   log?: (line: string) => void;
   progress?: boolean;
+  /** Stop after this step as if interrupted (schedules still span `steps`); for tests of --resume. */
+  until?: number;
 }
 
 /** Reconstructions for a grid: the batch, its soft (Gumbel, τ) and hard (argmax) reconstructions. */
@@ -142,7 +144,8 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss
   const progress = new Progress('train-vae', opts.steps, { unit: 'steps', silent: run.progress === false });
   progress.count = startStep;
   let last = { loss: NaN };
-  for (let step = startStep; step < opts.steps; step++) {
+  const stopAt = Math.min(opts.steps, run.until ?? opts.steps);
+  for (let step = startStep; step < stopAt; step++) {
     const batch = batchAt(step);
     const h = hyperAt(step, opts);
     const nchw = toNchwFloat(batch.images);
@@ -163,7 +166,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss
     if (done % opts.checkpointEvery === 0 || done === opts.steps) await save(done);
   }
   progress.done();
-  return { step: opts.steps, loss: last.loss };
+  return { step: stopAt, loss: last.loss };
 }
 
 /** The first images of the validation split (or of the cache), NCHW float, for sample grids. */

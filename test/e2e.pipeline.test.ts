@@ -1,0 +1,105 @@
+// The whole pipeline on a tiny generated dataset, through the library and the real `dalle` commands:
+// shapes scenes → tokenizer → dVAE → transformer → generate / eval / export; resuming an interrupted run
+// gives bit-identical weights to an uninterrupted one; user mistakes get one clear message.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildProgram } from '../src/cli/main.ts';
+import { UserError } from '../src/errors.ts';
+import { buildShapes } from '../src/data/shapes.ts';
+import { trainTokenizer, saveTokenizer, readCaptions } from '../src/tokenizer/index.ts';
+import { trainDvae } from '../src/dvae/train.ts';
+import { trainDalle } from '../src/dalle/train.ts';
+import { DVAE_PRESETS } from '../src/dvae/config.ts';
+import { DALLE_PRESETS } from '../src/dalle/config.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'dalle-e2e-'));
+const data = join(dir, 'shapes');
+const tokenizer = join(dir, 'tokenizer.json');
+const quiet = { progress: false, log: () => {} };
+
+/** Run a `dalle` command in-process; what it prints with console.log is returned (the test runner's own
+ *  report goes through process.stdout and is left alone). */
+async function dalle(...args: string[]): Promise<string> {
+  const out: string[] = [];
+  const log = console.log;
+  console.log = (...parts: unknown[]) => void out.push(parts.join(' '));
+  try {
+    await buildProgram().exitOverride().parseAsync(['node', 'dalle', ...args]);
+  } finally {
+    console.log = log;
+  }
+  return out.join('\n');
+}
+
+const dvaeOptions = { steps: 20, batchSize: 8, checkpointEvery: 10, sampleEvery: 20, seed: 3 };
+const dalleOptions = { steps: 20, batchSize: 8, checkpointEvery: 10, sampleEvery: 20, evalEvery: 10, evalBatches: 2, warmup: 5, seed: 4 };
+
+describe('pipeline on generated shapes', () => {
+  before(async () => {
+    await buildShapes({ out: data, count: 96, size: 16, seed: 1 });
+    const captions: string[] = [];
+    for await (const c of readCaptions([data])) captions.push(c);
+    saveTokenizer(trainTokenizer(captions, { vocabSize: 300 }), tokenizer);
+  });
+
+  it('trains a dVAE, and resuming an interrupted run ends with the same weights as an uninterrupted one', async () => {
+    await trainDvae({ out: join(dir, 'vae'), data, config: DVAE_PRESETS.tiny!, options: dvaeOptions, ...quiet });
+    await trainDvae({ out: join(dir, 'vae-b'), data, config: DVAE_PRESETS.tiny!, options: dvaeOptions, until: 10, ...quiet });
+    await trainDvae({ out: join(dir, 'vae-b'), data, resume: true, ...quiet });
+    const a = readFileSync(join(dir, 'vae', 'checkpoint', 'model.safetensors'));
+    const b = readFileSync(join(dir, 'vae-b', 'checkpoint', 'model.safetensors'));
+    assert.ok(a.equals(b), 'resumed dVAE weights differ from the uninterrupted run');
+    assert.ok(existsSync(join(dir, 'vae', 'samples', 'step-000020.png')));
+  });
+
+  it('trains the transformer, and resumes exactly too', async () => {
+    const run = { data, vae: join(dir, 'vae'), tokenizer, config: DALLE_PRESETS.tiny!, options: dalleOptions, ...quiet };
+    const full = await trainDalle({ ...run, out: join(dir, 'dalle') });
+    assert.ok(full.validation && Number.isFinite(full.validation.imageNll));
+    await trainDalle({ ...run, out: join(dir, 'dalle-b'), until: 10 });
+    await trainDalle({ ...run, out: join(dir, 'dalle-b'), resume: true });
+    const a = readFileSync(join(dir, 'dalle', 'checkpoint', 'model.safetensors'));
+    const b = readFileSync(join(dir, 'dalle-b', 'checkpoint', 'model.safetensors'));
+    assert.ok(a.equals(b), 'resumed transformer weights differ from the uninterrupted run');
+  });
+
+  it('generates reproducibly from a seed, writes PNGs, a grid and a JSON record', async () => {
+    const model = join(dir, 'dalle');
+    await dalle('generate', 'a small red circle', '--model', model, '--n', '3', '--seed', '5', '--out', join(dir, 'g1'));
+    await dalle('generate', 'a small red circle', '--model', model, '--n', '3', '--seed', '5', '--out', join(dir, 'g2'));
+    await dalle('generate', 'a small red circle', '--model', model, '--n', '3', '--seed', '6', '--out', join(dir, 'g3'));
+    const png = (d: string) => readFileSync(join(dir, d, 'a-small-red-circle-000.png'));
+    assert.ok(png('g1').equals(png('g2')), 'same seed, different image');
+    const all = (d: string) => [0, 1, 2].map((i) => readFileSync(join(dir, d, `a-small-red-circle-00${i}.png`)).toString('base64')).join();
+    assert.notEqual(all('g1'), all('g3'), 'another seed gave the same three images');
+    const record = JSON.parse(readFileSync(join(dir, 'g1', 'generation.json'), 'utf8'));
+    assert.equal(record.settings.seed, 5);
+    assert.equal(record.images.length, 3);
+    assert.ok(existsSync(join(dir, 'g1', 'grid.png')));
+  });
+
+  it('completes an image prompt, evaluates, and exports a float16 model that generates', async () => {
+    const model = join(dir, 'dalle');
+    await dalle('generate', 'a blue square', '--model', model, '--n', '2', '--image-prompt', join(data, '000000.png'), '--keep-rows', '2', '--out', join(dir, 'g4'));
+    assert.ok(existsSync(join(dir, 'g4', 'a-blue-square-001.png')));
+    const evaluation = JSON.parse(await dalle('eval', '--model', model, '--data', data, '--batch', '8'));
+    for (const key of ['textNll', 'imageNll', 'bitsPerImageToken', 'imageNllShuffled']) assert.ok(Number.isFinite(evaluation[key]), key);
+    await dalle('export', '--model', model, '--out', join(dir, 'exported'));
+    await dalle('generate', 'a star', '--model', join(dir, 'exported'), '--n', '1', '--out', join(dir, 'g5'));
+    assert.ok(existsSync(join(dir, 'g5', 'a-star-000.png')));
+  });
+
+  it('answers user mistakes with one clear message', async () => {
+    const model = join(dir, 'dalle');
+    await assert.rejects(dalle('generate', '   ', '--model', model, '--out', join(dir, 'x')), (e: Error) => e instanceof UserError && /empty prompt/.test(e.message));
+    await assert.rejects(dalle('generate', 'a cat', '--model', join(dir, 'nothing-here')), (e: Error) => e instanceof UserError && /no such model folder/.test(e.message));
+    writeFileSync(join(dir, 'wide.png'), readFileSync(join(dir, 'g1', 'grid.png')));
+    await assert.rejects(dalle('generate', 'a cat', '--model', model, '--image-prompt', join(dir, 'wide.png'), '--keep-rows', '1', '--out', join(dir, 'x')),
+      (e: Error) => e instanceof UserError && /not square/.test(e.message));
+    await assert.rejects(dalle('generate', 'a cat', '--model', join(dir, 'vae')), (e: Error) => e instanceof UserError && /vae|DALL·E/.test(e.message));
+    await assert.rejects(dalle('train-vae', '--data', data, '--out', join(dir, 'v2'), '--config', 'huge'), (e: Error) => e instanceof UserError && /not a preset/.test(e.message));
+  });
+});
