@@ -6,14 +6,13 @@ import { Option, type Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { DALLE_PRESETS, DalleConfigFields, type DalleConfig } from '../dalle/config.ts';
-import { trainDalle, makeEvaluator } from '../dalle/train.ts';
+import { trainDalle } from '../dalle/train.ts';
+import { Examples, makeEvaluator, validationNll } from '../dalle/eval.ts';
 import { exportModel, loadDalle } from '../dalle/load.ts';
 import { generate, writeGeneration, type GenerateSettings } from '../dalle/generate.ts';
-import { encodeCaption } from '../dalle/text.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
-import * as T from '../tensor/index.ts';
 import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
@@ -131,30 +130,16 @@ function readPrompts(file: string): string[] {
   return prompts;
 }
 
-/** Validation figures over the whole validation split, with the first caption of each image. */
+/** Validation figures over the whole validation split (or everything, when there is none). */
 async function evaluateModel(model: Awaited<ReturnType<typeof loadDalle>>, data: string, batchSize: number) {
-  const c = model.config;
   const runDir = runFolderOf(model.dir);
   const { cache, path } = await ensureCache(data, model.dvae.config.imageSize, runDir, (l) => process.stderr.write(l + '\n'));
   const codes = await encodeCache(model.dvae, cache, runDir, `${model.dir}|${path}|${cache.count}`);
   const val = cache.indicesOf('val');
-  const indices = val.length >= 2 ? val : cache.indicesOf('all');
-  const evaluate = makeEvaluator(c);
-  const sums = { text: 0, image: 0, shuffled: 0, n: 0 };
-  for (let s = 0; s + 2 <= indices.length; s += batchSize) {
-    const idx = indices.slice(s, s + batchSize);
-    if (idx.length < 2) break;
-    const text = idx.map((i) => encodeCaption(model.tokenizer, cache.items[i]!.captions[0]!, c).ids);
-    const rolled = text.map((_, k) => text[(k + 1) % text.length]!);
-    const image = T.NDArray.int64(idx.flatMap((i) => Array.from(codes.codes.subarray(i * codes.cells, (i + 1) * codes.cells))), [idx.length, codes.cells]);
-    const a = await evaluate(model.params, T.NDArray.int64(text.flat(), [idx.length, c.textLength]), image);
-    const b = await evaluate(model.params, T.NDArray.int64(rolled.flat(), [idx.length, c.textLength]), image);
-    sums.text += a.text.item() * idx.length;
-    sums.image += a.image.item() * idx.length;
-    sums.shuffled += b.image.item() * idx.length;
-    sums.n += idx.length;
-  }
-  if (sums.n === 0) throw new UserError(`${data}: fewer than two images to evaluate`);
-  const imageNll = sums.image / sums.n;
-  return { split: val.length >= 2 ? 'val' : 'all', images: sums.n, textNll: sums.text / sums.n, imageNll, bitsPerImageToken: imageNll / Math.LN2, imageNllShuffled: sums.shuffled / sums.n, shuffledGap: sums.shuffled / sums.n - imageNll };
+  const split = val.length >= 2 ? 'val' : 'all';
+  const indices = split === 'val' ? val : cache.indicesOf('all');
+  const examples = new Examples(cache, codes, model.tokenizer, model.config);
+  const v = await validationNll(makeEvaluator(model.config), model.params, examples, indices, { batchSize });
+  if (!v) throw new UserError(`${data}: fewer than two images to evaluate`);
+  return { split, images: indices.length, ...v, shuffledGap: v.imageNllShuffled - v.imageNll };
 }

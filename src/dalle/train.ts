@@ -9,8 +9,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { epochOrder } from '../data/batches.ts';
-import type { ImageCache } from '../data/cache.ts';
-import { Rng as DataRng } from '../data/random.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { batchImage, fromNchwFloat } from '../io/images.ts';
@@ -19,18 +17,19 @@ import { Trainer } from '../optim/trainer.ts';
 import { HalveOnPlateau, warmupCosine } from '../optim/schedule.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
-import { type BpeTokenizer, loadTokenizer, seededRandom } from '../tokenizer/index.ts';
+import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError } from '../errors.ts';
 import { Progress } from '../util/progress.ts';
 import { gridSize } from '../dvae/config.ts';
 import { type Dvae, loadDvae } from '../dvae/load.ts';
 import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, type TrainingState } from '../train/checkpoint.ts';
 import { ensureCache } from '../train/data.ts';
-import { type CodeTable, encodeCache } from './codes.ts';
+import { encodeCache } from './codes.ts';
 import { type DalleConfig, DalleConfigSchema, imageTokens, sequenceLength } from './config.ts';
 import { type DalleBatch, type DalleParams, dalleLoss, initDalle } from './model.ts';
 import { DalleSampler } from './sample.ts';
-import { emptyCaption, encodeCaption } from './text.ts';
+import { encodeCaption } from './text.ts';
+import { Examples, type Validation, makeEvaluator, validationNll } from './eval.ts';
 
 export const DalleTrainSchema = z.object({
   steps: z.number().int().positive(),
@@ -72,45 +71,6 @@ export interface DalleTrainRun {
   until?: number;
 }
 
-export interface Validation {
-  textNll: number;
-  imageNll: number;
-  bitsPerImageToken: number;
-  imageNllShuffled: number;
-}
-
-/** Per-image training example builder: caption choice, BPE dropout and caption dropout, all seeded. */
-class Examples {
-  constructor(
-    private readonly cache: ImageCache,
-    private readonly codes: CodeTable,
-    private readonly tokenizer: BpeTokenizer,
-    private readonly c: DalleConfig,
-  ) {}
-
-  batch(indices: readonly number[], seed: number, step: number, o: { bpeDropout: number; captionDropout: number; captionIndex?: 'random' | 'first'; shuffle?: boolean }): { text: T.NDArray; image: T.NDArray } {
-    const text: number[] = [];
-    const image = new BigInt64Array(indices.length * this.codes.cells);
-    indices.forEach((index, k) => {
-      const rng = new DataRng(seed, 3, step, index);
-      const captions = this.cache.items[index]!.captions;
-      const caption = o.captionIndex === 'first' ? captions[0]! : captions[rng.int(captions.length)]!;
-      const dropped = rng.float() < o.captionDropout;
-      const random = seededRandom(rng.int(2 ** 31));
-      text.push(...(dropped ? emptyCaption(this.c) : encodeCaption(this.tokenizer, caption, this.c, { dropout: o.bpeDropout, random }).ids));
-      const source = this.codes.codes.subarray(index * this.codes.cells, (index + 1) * this.codes.cells);
-      source.forEach((v, i) => (image[k * this.codes.cells + i] = BigInt(v)));
-    });
-    const b = indices.length;
-    let textIds = text;
-    if (o.shuffle && b > 1) {
-      // Captions rolled by one across the batch: each image gets another image's caption.
-      const t = this.c.textLength;
-      textIds = Array.from({ length: b * t }, (_, i) => text[(((Math.floor(i / t) + 1) % b) * t) + (i % t)]!);
-    }
-    return { text: T.NDArray.int64(textIds, [b, this.c.textLength]), image: new T.NDArray(image, [b, this.codes.cells]) };
-  }
-}
 
 export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; loss: number; validation: Validation | null }> {
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -178,26 +138,8 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; lo
 
   const evaluate = makeEvaluator(config);
   const valIndices = cache.indicesOf('val');
-  const validate = async (): Promise<Validation | null> => {
-    if (valIndices.length === 0) return null;
-    const params = trainer.ema ?? trainer.params;
-    const sums = { text: 0, image: 0, shuffled: 0, n: 0 };
-    for (let i = 0; i < opts.evalBatches; i++) {
-      const idx = valIndices.slice(i * opts.batchSize, (i + 1) * opts.batchSize);
-      if (idx.length < 2) break;
-      const plain = examples.batch(idx, opts.seed, -1, { bpeDropout: 0, captionDropout: 0, captionIndex: 'first' });
-      const shuffled = examples.batch(idx, opts.seed, -1, { bpeDropout: 0, captionDropout: 0, captionIndex: 'first', shuffle: true });
-      const a = await evaluate(params, plain.text, plain.image);
-      const s = await evaluate(params, shuffled.text, shuffled.image);
-      sums.text += a.text.item() * idx.length;
-      sums.image += a.image.item() * idx.length;
-      sums.shuffled += s.image.item() * idx.length;
-      sums.n += idx.length;
-    }
-    if (sums.n === 0) return null;
-    const imageNll = sums.image / sums.n;
-    return { textNll: sums.text / sums.n, imageNll, bitsPerImageToken: imageNll / Math.LN2, imageNllShuffled: sums.shuffled / sums.n };
-  };
+  const validate = (): Promise<Validation | null> =>
+    validationNll(evaluate, trainer.ema ?? trainer.params, examples, valIndices, { batchSize: opts.batchSize, maxBatches: opts.evalBatches, seed: opts.seed });
 
   const sampleCaptions = (valIndices.length ? valIndices : trainIndices).slice(0, 4).map((i) => cache.items[i]!.captions[0]!);
   const writeSamples = async (step: number) => {
@@ -248,14 +190,6 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; lo
   }
   progress.done();
   return { step: stopAt, loss: lastLoss, validation: lastValidation };
-}
-
-/** Mean text and image cross-entropy of a batch, without dropout. */
-export function makeEvaluator(c: DalleConfig) {
-  return T.compile((p: DalleParams<Tensor>, text: Tensor, image: Tensor) => {
-    const l = dalleLoss(p, { text, image }, c);
-    return { text: l.text, image: l.image };
-  }, { name: 'dalle_eval' });
 }
 
 /** `perCaption` samples for each caption (seeded by `seed`), decoded to images, with their captions. */

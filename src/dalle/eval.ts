@@ -1,0 +1,89 @@
+// Validation of the transformer: mean text and image cross-entropy (nats), bits per image token, and the image
+// cross-entropy with captions rolled across the batch (each image scored against another image's caption):
+// the gap between the two says how much the model uses the text. Shared by the trainer and `dalle eval`;
+// also the per-image example builder (caption choice, BPE dropout, caption dropout), seeded per image.
+import type { ImageCache } from '../data/cache.ts';
+import { Rng as DataRng } from '../data/random.ts';
+import * as T from '../tensor/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import { type BpeTokenizer, seededRandom } from '../tokenizer/index.ts';
+import type { CodeTable } from './codes.ts';
+import type { DalleConfig } from './config.ts';
+import { type DalleParams, dalleLoss } from './model.ts';
+import { emptyCaption, encodeCaption } from './text.ts';
+
+export interface Validation {
+  textNll: number;
+  imageNll: number;
+  bitsPerImageToken: number;
+  imageNllShuffled: number;
+}
+
+/** Per-image training example builder: caption choice, BPE dropout and caption dropout, all seeded. */
+export class Examples {
+  constructor(
+    private readonly cache: ImageCache,
+    private readonly codes: CodeTable,
+    private readonly tokenizer: BpeTokenizer,
+    private readonly c: DalleConfig,
+  ) {}
+
+  batch(indices: readonly number[], seed: number, step: number, o: { bpeDropout: number; captionDropout: number; captionIndex?: 'random' | 'first'; shuffle?: boolean }): { text: T.NDArray; image: T.NDArray } {
+    const text: number[] = [];
+    const image = new BigInt64Array(indices.length * this.codes.cells);
+    indices.forEach((index, k) => {
+      const rng = new DataRng(seed, 3, step, index);
+      const captions = this.cache.items[index]!.captions;
+      const caption = o.captionIndex === 'first' ? captions[0]! : captions[rng.int(captions.length)]!;
+      const dropped = rng.float() < o.captionDropout;
+      const random = seededRandom(rng.int(2 ** 31));
+      text.push(...(dropped ? emptyCaption(this.c) : encodeCaption(this.tokenizer, caption, this.c, { dropout: o.bpeDropout, random }).ids));
+      const source = this.codes.codes.subarray(index * this.codes.cells, (index + 1) * this.codes.cells);
+      source.forEach((v, i) => (image[k * this.codes.cells + i] = BigInt(v)));
+    });
+    const b = indices.length;
+    let textIds = text;
+    if (o.shuffle && b > 1) {
+      // Captions rolled by one across the batch: each image gets another image's caption.
+      const t = this.c.textLength;
+      textIds = Array.from({ length: b * t }, (_, i) => text[(((Math.floor(i / t) + 1) % b) * t) + (i % t)]!);
+    }
+    return { text: T.NDArray.int64(textIds, [b, this.c.textLength]), image: new T.NDArray(image, [b, this.codes.cells]) };
+  }
+}
+
+/** Mean text and image cross-entropy of a batch, without dropout. */
+export function makeEvaluator(c: DalleConfig) {
+  return T.compile((p: DalleParams<Tensor>, text: Tensor, image: Tensor) => {
+    const l = dalleLoss(p, { text, image }, c);
+    return { text: l.text, image: l.image };
+  }, { name: 'dalle_eval' });
+}
+
+export interface ValidationOptions {
+  batchSize: number;
+  maxBatches?: number;
+  seed?: number;
+}
+
+/** Figures over `indices` (the first caption of each image, no dropout), or null with fewer than 2 images. */
+export async function validationNll(evaluate: ReturnType<typeof makeEvaluator>, params: unknown, examples: Examples, indices: readonly number[], o: ValidationOptions): Promise<Validation | null> {
+  const sums = { text: 0, image: 0, shuffled: 0, n: 0 };
+  const batches = Math.min(o.maxBatches ?? Infinity, Math.ceil(indices.length / o.batchSize));
+  for (let i = 0; i < batches; i++) {
+    const idx = indices.slice(i * o.batchSize, (i + 1) * o.batchSize);
+    if (idx.length < 2) break;
+    const options = { bpeDropout: 0, captionDropout: 0, captionIndex: 'first' as const };
+    const plain = examples.batch(idx, o.seed ?? 0, -1, options);
+    const shuffled = examples.batch(idx, o.seed ?? 0, -1, { ...options, shuffle: true });
+    const a = await evaluate(params as never, plain.text, plain.image);
+    const s = await evaluate(params as never, shuffled.text, shuffled.image);
+    sums.text += a.text.item() * idx.length;
+    sums.image += a.image.item() * idx.length;
+    sums.shuffled += s.image.item() * idx.length;
+    sums.n += idx.length;
+  }
+  if (sums.n === 0) return null;
+  const imageNll = sums.image / sums.n;
+  return { textNll: sums.text / sums.n, imageNll, bitsPerImageToken: imageNll / Math.LN2, imageNllShuffled: sums.shuffled / sums.n };
+}
