@@ -10,7 +10,7 @@ import { writeGrid } from '../io/grid.ts';
 import { prepareCache } from '../data/cache.ts';
 import { EMOJI_STYLES, type EmojiStyle, buildEmoji } from '../data/emoji.ts';
 import { ProblemLog } from '../data/problems.ts';
-import { Rng } from '../data/random.ts';
+import { Rng } from '../tensor/index.ts';
 import { buildShapes } from '../data/shapes.ts';
 import { datasetStats, formatStats, openAnyDataset, readDatasetItems } from '../data/source.ts';
 import { DEFAULT_VAL_SHARE } from '../data/split.ts';
@@ -139,7 +139,7 @@ export function registerDataCommands(program: Command): void {
       const ds = await openAnyDataset(opts.data, problems);
       if (ds.entries.length === 0) throw new UserError(`${opts.data}: no usable items (${problems.summary()})`);
       const order = ds.entries.map((_, i) => i);
-      const rng = new Rng(opts.seed ?? 0, 7);
+      const rng = Rng.stream(opts.seed ?? 0, 7);
       if (opts.seed !== undefined) rng.shuffle(order);
       const images: RgbImage[] = [];
       const captions: string[] = [];

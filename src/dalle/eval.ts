@@ -3,7 +3,6 @@
 // the gap between the two says how much the model uses the text. Shared by the trainer and `dalle eval`;
 // also the per-image example builder (caption choice, BPE dropout, caption dropout), seeded per image.
 import type { ImageCache } from '../data/cache.ts';
-import { Rng as DataRng } from '../data/random.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { type BpeTokenizer, seededRandom } from '../tokenizer/index.ts';
@@ -32,10 +31,10 @@ export class Examples {
     const text: number[] = [];
     const image = new BigInt64Array(indices.length * this.codes.cells);
     indices.forEach((index, k) => {
-      const rng = new DataRng(seed, 3, step, index);
+      const rng = T.Rng.stream(seed, 3, step, index);
       const captions = this.cache.items[index]!.captions;
       const caption = o.captionIndex === 'first' ? captions[0]! : captions[rng.int(captions.length)]!;
-      const dropped = rng.float() < o.captionDropout;
+      const dropped = rng.next() < o.captionDropout;
       const random = seededRandom(rng.int(2 ** 31));
       text.push(...(dropped ? emptyCaption(this.c) : encodeCaption(this.tokenizer, caption, this.c, { dropout: o.bpeDropout, random }).ids));
       const source = this.codes.codes.subarray(index * this.codes.cells, (index + 1) * this.codes.cells);

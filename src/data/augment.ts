@@ -2,7 +2,7 @@
 // triple always yields the same pixels. Both are off by default: a random resized crop changes framing,
 // and a horizontal flip would contradict captions that name left and right.
 import type { RgbImage } from '../io/images.ts';
-import type { Rng } from './random.ts';
+import type { Rng } from '../tensor/index.ts';
 
 export interface AugmentOptions {
   /** Random resized crop: area share and aspect-ratio ranges of the crop, resampled to the full size. */
@@ -57,13 +57,13 @@ export function randomResizedCrop(img: RgbImage, rng: Rng, scale: [number, numbe
   const [h, w] = img.shape;
   const area = w * h;
   for (let attempt = 0; attempt < 10; attempt++) {
-    const target = area * rng.uniform(scale[0], scale[1]);
-    const aspect = Math.exp(rng.uniform(Math.log(ratio[0]), Math.log(ratio[1])));
+    const target = area * rng.between(scale[0], scale[1]);
+    const aspect = Math.exp(rng.between(Math.log(ratio[0]), Math.log(ratio[1])));
     const cw = Math.sqrt(target * aspect);
     const ch = Math.sqrt(target / aspect);
     if (cw <= w && ch <= h) {
-      const x0 = rng.uniform(0, w - cw);
-      const y0 = rng.uniform(0, h - ch);
+      const x0 = rng.between(0, w - cw);
+      const y0 = rng.between(0, h - ch);
       return resampleRegion(img, x0, y0, cw, ch, w, h);
     }
   }

@@ -5,7 +5,7 @@
 import { type RgbBatch } from '../io/images.ts';
 import { type AugmentOptions, augmentImage } from './augment.ts';
 import type { ImageCache } from './cache.ts';
-import { Rng } from './random.ts';
+import { Rng } from '../tensor/index.ts';
 import type { Split } from './split.ts';
 
 export interface BatchOptions {
@@ -31,7 +31,7 @@ export interface Batch {
 /** The order of cache positions for one epoch. */
 export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed' | 'epoch' | 'split' | 'shuffle'>): number[] {
   const order = cache.indicesOf(options.split ?? 'train');
-  if (options.shuffle ?? true) new Rng(options.seed, 1, options.epoch ?? 0).shuffle(order);
+  if (options.shuffle ?? true) Rng.stream(options.seed, 1, options.epoch ?? 0).shuffle(order);
   return order;
 }
 
@@ -47,7 +47,7 @@ export function* iterateBatches(cache: ImageCache, options: BatchOptions): Gener
     const per = cache.width * cache.height * 3;
     const captions: string[] = [];
     indices.forEach((index, k) => {
-      const rng = new Rng(options.seed, 2, epoch, index);
+      const rng = Rng.stream(options.seed, 2, epoch, index);
       const all = cache.items[index]!.captions;
       captions.push(options.caption === 'first' ? all[0]! : all[rng.int(all.length)]!);
       if (options.augment && (options.augment.randomResizedCrop || options.augment.hflip)) {

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Rgb, type RgbImage, encodePng } from '../io/images.ts';
 import type { Progress } from '../util/progress.ts';
-import { Rng } from './random.ts';
+import { Rng } from '../tensor/index.ts';
 
 export const SHAPES = ['circle', 'square', 'triangle', 'star', 'diamond', 'hexagon', 'cross'] as const;
 export type ShapeName = (typeof SHAPES)[number];
@@ -186,8 +186,8 @@ function place(rng: Rng, side: number, size: number): SceneObject['bbox'] {
 
 /** Scene number `index` of the set generated with `seed`. */
 export function generateScene(seed: number, index: number, size: number): { scene: Scene; image: RgbImage } {
-  const rng = new Rng(seed, index);
-  const two = rng.float() < 0.65;
+  const rng = Rng.stream(seed, index);
+  const two = rng.next() < 0.65;
   const objects: SceneObject[] = [];
   let relation: Relation | null = null;
   const first = randomObject(rng, size);

@@ -1,6 +1,8 @@
-// Host-side randomness: a seeded PRNG whose draws enter compiled graphs as inputs (Gumbel noise, dropout
-// masks, token sampling), so that every run is reproducible from its seed and the state can be saved in a
-// checkpoint. The generator is xoshiro128** (Blackman & Vigna), seeded through splitmix32.
+// Host-side randomness, the project's one PRNG: draws that enter compiled graphs as inputs (Gumbel noise,
+// dropout masks, token sampling) and the data pipeline's (scenes, shuffling, augmentation, caption choice,
+// BPE dropout), so that every run is reproducible from its seed and the state can be saved in a checkpoint.
+// The generator is xoshiro128** (Blackman & Vigna), seeded through splitmix32; `Rng.stream(seed, ...ids)`
+// gives an independent stream per (epoch, item, …) so that data order never depends on what ran before.
 import { NDArray } from './ndarray.ts';
 import { type Shape, sizeOf } from './shape.ts';
 
@@ -23,6 +25,13 @@ export class Rng {
       if (seed.length !== 4 || seed.every((v) => v === 0)) throw new RangeError('Rng: a state is four 32-bit words, not all zero');
       this.s = Uint32Array.from(seed);
     }
+  }
+
+  /** An independent generator for `seed` and a tuple of stream ids (e.g. epoch and item index). */
+  static stream(seed: number, ...ids: number[]): Rng {
+    let h = splitmix32((Math.trunc(seed) ^ 0x9e3779b9) >>> 0);
+    for (const id of ids) h = splitmix32((h ^ Math.imul(Math.trunc(id) >>> 0, 0x27d4eb2f)) >>> 0);
+    return new Rng([h | 1, splitmix32(h), splitmix32(h ^ 0x85ebca6b), splitmix32(h ^ 0xc2b2ae35)]);
   }
 
   /** The state, for checkpoints; `new Rng(state)` resumes the same stream. */
@@ -53,6 +62,20 @@ export class Rng {
   /** Integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);
+  }
+
+  /** Uniform in [lo, hi). */
+  between(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+
+  bool(p = 0.5): boolean {
+    return this.next() < p;
+  }
+
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new RangeError('Rng.pick on an empty list');
+    return items[this.int(items.length)]!;
   }
 
   /** Standard normal (Box–Muller). */
@@ -97,6 +120,14 @@ export class Rng {
   bernoulliMask(shape: Shape, p: number): NDArray {
     return this.fill(shape, () => (this.next() >= p ? 1 : 0));
   }
+}
+
+/** One splitmix32 step from `x`: a well-mixed 32-bit value. */
+function splitmix32(x: number): number {
+  let z = (x + 0x9e3779b9) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
 }
 
 function rotl(x: number, k: number): number {

@@ -7,6 +7,7 @@
 // other control characters are ordinary bytes; an empty or all-whitespace caption encodes to no ids. For
 // every string `t`, decode(encode(t)) === normalize(t) (for files that add no prefix space, such as ours).
 import { UserError } from '../errors.ts';
+import { Rng } from '../tensor/random.ts';
 import { BYTE_TO_CHAR, fromUtf8, utf8, vocabStringToBytes } from './bytes.ts';
 import { applyMerges, MAX_TOKEN_ID, MergeTable } from './bpe.ts';
 import { compileNormalizer, compilePreTokenizer, type Normalizer, type PreTokenizer } from './pipeline.ts';
@@ -282,12 +283,6 @@ class AddedTokenSplitter {
 
 /** A small seeded uniform [0, 1) generator (mulberry32) for BPE dropout. */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
