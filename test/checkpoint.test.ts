@@ -12,7 +12,6 @@ import { z } from 'zod';
 import { UserError } from '../src/errors.ts';
 import { replaceDirectoryAtomic, writeFileAtomic } from '../src/io/atomic.ts';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint, type ParameterTensor } from '../src/io/checkpoint.ts';
-import { flattenTree, unflattenTree } from '../src/io/tree.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -306,29 +305,4 @@ test('SIGKILL at random moments during saves always leaves a complete, loadable 
   assert.ok(killsMidSave > 0, 'at least one kill landed in the middle of a save');
   await saveCheckpoint(ckpt, { config: { width: 1, layers: 1, name: 'final' }, weights: {} });
   assert.deepEqual((await fs.readdir(dir)).sort(), ['ckpt', 'saver.mts'], 'leftovers of killed writers are swept by the next save');
-});
-
-test('flattenTree and unflattenTree map nested parameters to dotted names and back', () => {
-  const isLeaf = (value: unknown): value is Float32Array => value instanceof Float32Array;
-  const tree = {
-    embed: { weight: new Float32Array([1]) },
-    blocks: [{ attn: { qkv: { weight: new Float32Array([2]), bias: new Float32Array([3]) } } }, { attn: { qkv: { weight: new Float32Array([4]), bias: new Float32Array([5]) } } }],
-    head: new Float32Array([6]),
-  };
-  const flat = flattenTree(tree, isLeaf);
-  assert.deepEqual([...flat.keys()], ['embed.weight', 'blocks.0.attn.qkv.weight', 'blocks.0.attn.qkv.bias', 'blocks.1.attn.qkv.weight', 'blocks.1.attn.qkv.bias', 'head']);
-  assert.equal(flat.get('blocks.1.attn.qkv.bias')![0], 5);
-  assert.deepEqual(unflattenTree(flat), tree);
-  const shaped = unflattenTree(new Map([...flat].map(([name, data]) => [name, data.length] as [string, number])), tree, isLeaf);
-  assert.equal(shaped.blocks[1]!.attn.qkv.bias, 1);
-  flat.delete('head');
-  flat.set('extra.weight', new Float32Array(1));
-  assert.throws(() => unflattenTree(flat, tree, isLeaf), /tensors do not match the expected tree: missing head; unexpected extra\.weight/);
-  assert.throws(() => flattenTree({ 'a.b': new Float32Array(1) }, isLeaf), /tree key "a\.b"/);
-  assert.throws(() => flattenTree({ a: 3 }, isLeaf), /tree node "a" is neither a leaf/);
-  assert.throws(() => unflattenTree([['a', 1], ['a.b', 2]]), /continues past the tensor "a"/);
-  assert.throws(() => unflattenTree([['a.b', 1], ['a', 2]]), /"a" is also the prefix of another name/);
-  const cyclic: Record<string, unknown> = {};
-  cyclic.self = cyclic;
-  assert.throws(() => flattenTree(cyclic, isLeaf), /refers back to one of its ancestors/);
 });
