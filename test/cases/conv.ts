@@ -22,6 +22,8 @@ const configs: ConvConfig[] = [
   { name: '7×7 padding 3', x: [1, 3, 8, 8], w: [2, 3, 7, 7], opts: { padding: 3 } },
   { name: 'stride 2, a row and column never read', x: [1, 2, 6, 6], w: [2, 2, 3, 3], opts: { stride: [2, 2] } },
   { name: 'padding beyond the kernel, stride 2', x: [1, 2, 6, 5], w: [2, 2, 3, 3], opts: { stride: 2, padding: 3 } },
+  // 256 output pixels: im2col's per-sample layout.
+  { name: '16×16, 1 channel', x: [1, 1, 16, 16], w: [2, 1, 3, 3], opts: { padding: 1 } },
 ];
 
 const outShape = (c: ConvConfig): number[] => T.conv2d(T.placeholder(c.x, 'float32', 'x'), T.placeholder(c.w, 'float32', 'w'), null, c.opts).shape as number[];
