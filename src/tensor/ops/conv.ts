@@ -178,23 +178,25 @@ export interface ConvGradShapes {
  * --sweep` over the dVAE's shapes:
  *
  *   N, Cin→Cout, px, kernel (stride 1) | dx transpose | dx flipconv | dw batchconv | dw im2col
- *   8, 3→32, 64, 7×7                   |     43       |     85      |     55       |    168
- *   16, 3→64, 32, 7×7                  |     51       |     88      |     61       |     91
- *   8, 32→32, 64, 3×3                  |     76       |     50      |    216       |     96
- *   16, 64→16, 32, 3×3                 |     61       |     32      |    196       |     94
- *   16, 16→16, 32, 3×3                 |     21       |     20      |     54       |     40
- *   32, 64→64, 32, 3×3                 |    177       |     92      |    330       |    196
- *   32, 128→128, 16, 3×3               |    160       |     76      |    280       |    149
- *   32, 256→256, 8, 3×3                |    215       |    138      |    202       |    114
- *   16, 8→32, 32, 3×3                  |     20       |     21      |     40       |     39
- *   16, 16→64, 32, 1×1                 |     21       |     19      |     35       |     19
- *   32, 64→256, 8, 1×1                 |   8–34       |   19–22     |     39       |  3–19
- *   16, 64→64, 32, 3×3, stride 2       |     54       |    137      |     90       |     75
- *   16, 64→64, 32, 3×3, depthwise      |     24       |     23      |     75       |    226
+ *   8, 3→32, 64, 7×7                   |     42       |     88      |     40       |     67
+ *   16, 3→64, 32, 7×7                  |     42       |     97      |     58       |     40
+ *   8, 32→32, 64, 3×3                  |     86       |     48      |    197       |     80
+ *   16, 64→16, 32, 3×3                 |     60       |     34      |    188       |     83
+ *   16, 16→16, 32, 3×3                 |     22       |     19      |     76       |     40
+ *   32, 64→64, 32, 3×3                 |    194       |     95      |    387       |    162
+ *   32, 128→128, 16, 3×3               |    146       |     71      |    220       |    130
+ *   32, 256→256, 8, 3×3                |    228       |    131      |    201       |    124
+ *   16, 8→32, 32, 3×3                  |     21       |     20      |     41       |     36
+ *   16, 16→64, 32, 1×1                 |     20       |     20      |     34       |     17
+ *   32, 64→256, 8, 1×1                 |     19       |     17      |     40       |     16
+ *   16, 64→64, 32, 3×3, stride 2       |     35       |     83      |     69       |     90
+ *   16, 64→64, 32, 3×3, depthwise      |     25       |     24      |     75       |    224
  *
- * The machine was shared (load average 4–5 on 2 cores), so absolute times are inflated and vary ±30% from
- * run to run; the winners held in each of three sweeps (the depthwise and 8→32 rows: one sweep), except the 1×1
- * dx, a tie either way.
+ * The machine was shared (load average 4–6 on 2 cores), so absolute times are inflated and vary ±30% from
+ * run to run. Across the sweeps (three; two for the depthwise and 8→32 rows) flipconv won dx for unstrided
+ * 3×3 kernels with ≥ 16 channels by 1.2–2×, and transpose for strided convs and the 7×7 RGB conv by 2×; a
+ * 1×1 dx is a tie. im2col won dw by 1.5–2.5× at ≥ 16 channels; batchconv won depthwise by 3×; the 7×7 RGB
+ * conv's dw and the strided dw went either way within 1.6×, so the rule keys on channels per group.
  */
 export function chooseConvGradMethod(shapes: ConvGradShapes, attrs: ConvAttrs): { input: ConvInputGradMethod; weight: ConvWeightGradMethod } {
   const override = forced ?? envMethod();
