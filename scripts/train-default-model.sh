@@ -18,7 +18,7 @@ dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 2048 --out "$RUN/
 
 # 3. The dVAE: 32 px → 8×8 codes of 512.
 dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
-  --steps 1500 --batch 32 --lr 1e-3 --sample-every 250 --checkpoint-every 250 --seed 0
+  --steps 1000 --batch 32 --lr 1e-3 --beta 1 --sample-every 250 --checkpoint-every 250 --seed 0
 
 # 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256.
 dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
