@@ -8,7 +8,7 @@
 //        Both are the `convTranspose2d` op, which is also the public transposed convolution.
 //   dw — `conv2dWeightGrad`. `batchconv`: a Conv that treats the batch as channels (x as [C, N, H, W]
 //        convolved with gy as [Cout, N, H', W'] as the kernel, stride and dilation swapping roles). `im2col`:
-//        the kh·kw strided windows of x sliced out and concatenated, then one MatMul with gy.
+//        the kh·kw strided windows of x sliced out and concatenated, then a MatMul with gy.
 // `chooseConvGradMethod` picks per shape from measurements on this machine (see the rule's comment); the
 // method is stored in the op's attributes at trace time, so a traced graph says how it will be lowered, and
 // every method shares one float64 reference kernel. DALLE_CONV_GRAD=transpose|flipconv|batchconv|im2col
