@@ -99,7 +99,7 @@ const chosen = (s: ConvShape) => {
   return T.chooseConvGradMethod({ x, w, y }, { stride: [st, st], dilation: [1, 1], pads: [p, p, p, p], groups: s.groups ?? 1 });
 };
 
-async function engineFigures(): Promise<Figure[]> {
+export async function engineFigures(): Promise<Figure[]> {
   console.log('# matmul 1024³; conv: 64→64 channels, 3×3, 32×32 pixels, batch 32, padding 1, forward + dx + dw');
   const torch = runPython('bench/engine_torch.py', [String(availableParallelism())]);
   const figures: Figure[] = [];
@@ -169,5 +169,7 @@ async function sweep(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--sweep')) await sweep();
-else printFigures(await engineFigures());
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.argv.includes('--sweep')) await sweep();
+  else printFigures(await engineFigures());
+}

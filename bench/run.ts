@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, one line per figure (`name: value unit`, and `name vs pytorch: ratio x`
 // where PyTorch is installed). Record the results in bench/RESULTS.md.
+import { engineFigures } from './engine.ts';
 import { gptFigures } from './gpt.ts';
 import { tokenizerFigures } from './tokenizer.ts';
 import { sampleFigures } from './sample.ts';
@@ -7,6 +8,7 @@ import { printFigures } from './support.ts';
 
 const only = process.argv[2];
 const suites: Record<string, () => Promise<import('./support.ts').Figure[]>> = {
+  engine: engineFigures,
   gpt: gptFigures,
   tokenizer: tokenizerFigures,
   sample: sampleFigures,
