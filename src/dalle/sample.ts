@@ -22,6 +22,8 @@ export interface SampleRequest extends SamplingFilter {
   prompt?: { codes: number[][]; rows: number };
   /** Called after each generated cell with (cells done, cells total). */
   onStep?: (done: number, total: number) => void;
+  /** Called with the (unguided) logits [batch, imageVocab] from which each cell is drawn, for checks. */
+  onLogits?: (cell: number, logits: T.NDArray) => void;
 }
 
 export class DalleSampler {
@@ -59,6 +61,7 @@ export class DalleSampler {
     const kinds = layerMasks(c);
     let logits = first.logits;
     for (let cell = keep; cell < cells; cell++) {
+      req.onLogits?.(cell, logits);
       const drawn = this.draw(logits, n, guided ? req.guidance! : null, req, rng);
       drawn.forEach((code, i) => codes[i]!.push(code));
       req.onStep?.(cell + 1 - keep, cells - keep);
