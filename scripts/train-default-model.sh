@@ -30,3 +30,7 @@ dalle export --model "$RUN/dalle" --out "$MODEL" --dtype f16
 # 6. Metrics for the model card.
 dalle eval-vae --model "$RUN/vae" --data "$RUN/emoji32-cache" --json "$RUN/eval-vae.json"
 dalle eval --model "$MODEL" --data "$RUN/emoji32-cache" --json "$RUN/eval-dalle.json"
+
+# 7. The model card's sample grid.
+dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --top-k 64 --guidance 2 --out "$RUN/samples"
+cp "$RUN/samples/grid.png" "$MODEL/samples.png"
