@@ -396,7 +396,10 @@ test('the writer refuses inconsistent tensors, naming the file and the tensor', 
     });
   }
   assert.deepEqual(await fs.readdir(dir), [], 'nothing written');
-  await assert.rejects(writeSafetensors(path.join(dir, 'no', 'such', 'x.safetensors'), {}), /its folder does not exist/);
+  // A missing folder is created; a file where the folder should be is refused by name.
+  await writeSafetensors(path.join(dir, 'new', 'folder', 'x.safetensors'), {});
+  await fs.writeFile(path.join(dir, 'file'), '');
+  await assert.rejects(writeSafetensors(path.join(dir, 'file', 'x.safetensors'), {}), /a file stands where its folder should be/);
 });
 
 test('an empty tensor set and a Map input both encode', () => {

@@ -47,13 +47,13 @@ async function writeAndSync(file: string, data: Uint8Array | string): Promise<vo
 /** Writes `data` to `target` atomically: readers see the old contents or the new, never part of either.
  *  The parent folder is created if needed. */
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = siblingName(target, 'tmp');
   try {
+    await fs.mkdir(path.dirname(target), { recursive: true });
     await writeAndSync(temp, data);
     await fs.rename(temp, target);
   } catch (err) {
-    await fs.rm(temp, { force: true });
+    await fs.rm(temp, { force: true }).catch(() => {}); // nothing to remove where the folder is not one
     throw describeWriteError(target, err);
   }
   await syncDirectory(path.dirname(target));
@@ -75,6 +75,7 @@ function describeWriteError(target: string, err: unknown): unknown {
   if (code === 'EACCES' || code === 'EPERM') return new UserError(`cannot write ${target}: permission denied`);
   if (code === 'ENOSPC') return new UserError(`cannot write ${target}: no space left on the device`);
   if (code === 'EISDIR') return new UserError(`cannot write ${target}: it is a folder`);
+  if (code === 'ENOTDIR' || code === 'EEXIST') return new UserError(`cannot write ${target}: a file stands where its folder should be`);
   return err;
 }
 
