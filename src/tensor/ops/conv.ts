@@ -351,15 +351,20 @@ function lowerFlipConv(ctx: LowerContext, [x, w, b]: readonly string[], node: Te
   return ctx.emit('Conv', b ? [cropped.x, flipped, b] : [cropped.x, flipped], convOnnxAttrs(convAttrs, [kh, kw]))[0]!;
 }
 
+/** The sizes both weight-gradient lowerings work with: x [n, cin, h, wd], gy [n, cout, oh, ow], the kernel
+ *  kh×kw, and the channels per group. */
+function weightGradSizes(node: Tensor<WeightGradAttrs>) {
+  const [n, cin, h, wd] = node.inputs[0]!.shape as [number, number, number, number];
+  const [, cout, oh, ow] = node.inputs[1]!.shape as [number, number, number, number];
+  const [, , kh, kw] = node.attrs.wShape as [number, number, number, number];
+  const g = node.attrs.groups;
+  return { n, cin, h, wd, cout, oh, ow, kh, kw, g, cg: cin / g, og: cout / g };
+}
+
 /** conv2dWeightGrad as a Conv over the batch: x as [Cin/g, g·N, H, W], gy as the kernel [Cout, N, H', W']. */
 function lowerBatchConv(ctx: LowerContext, [x, gy]: readonly string[], node: Tensor<WeightGradAttrs>): string {
   const a = node.attrs;
-  const [n, cin, h, wd] = node.inputs[0]!.shape as [number, number, number, number];
-  const [, cout, oh, ow] = node.inputs[1]!.shape as [number, number, number, number];
-  const [, , kh, kw] = a.wShape as [number, number, number, number];
-  const g = a.groups;
-  const cg = cin / g;
-  const og = cout / g;
+  const { n, cin, h, wd, cout, oh, ow, kh, kw, g, cg, og } = weightGradSizes(node);
   const xT = g === 1 ? transposeBy(ctx, x!, [1, 0, 2, 3])
     : reshapeTo(ctx, transposeBy(ctx, reshapeTo(ctx, x!, [n, g, cg, h, wd]), [2, 1, 0, 3, 4]), [cg, g * n, h, wd]);
   const gT = g === 1 ? transposeBy(ctx, gy!, [1, 0, 2, 3])
@@ -388,12 +393,7 @@ function lowerBatchConv(ctx: LowerContext, [x, gy]: readonly string[], node: Ten
  *    127 vs 188 per sample; 128→128 at 16 px: 169 vs 160, even). */
 function lowerIm2col(ctx: LowerContext, [x, gy]: readonly string[], node: Tensor<WeightGradAttrs>): string {
   const a = node.attrs;
-  const [n, cin, h, wd] = node.inputs[0]!.shape as [number, number, number, number];
-  const [, cout, oh, ow] = node.inputs[1]!.shape as [number, number, number, number];
-  const [, , kh, kw] = a.wShape as [number, number, number, number];
-  const g = a.groups;
-  const cg = cin / g;
-  const og = cout / g;
+  const { n, cin, h, wd, cout, oh, ow, kh, kw, g, cg, og } = weightGradSizes(node);
   const l = n * oh * ow;
   const padded = a.pads.some((p) => p > 0) ? ctx.emit('Pad', [x!, ctx.int64s([0, 0, a.pads[0], a.pads[1], 0, 0, a.pads[2], a.pads[3]])])[0]! : x!;
   const [hp, wp] = [h + a.pads[0] + a.pads[2], wd + a.pads[1] + a.pads[3]];
