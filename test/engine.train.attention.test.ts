@@ -6,6 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../src/tensor/index.ts';
+import { runSteps, sgd } from './support/sgd.ts';
 import type { Tensor } from '../src/tensor/index.ts';
 
 const [vocab, seqLen, dim, batch] = [8, 6, 16, 8];
@@ -37,11 +38,6 @@ function logitsOf(p: Block<Tensor>, tokens: Tensor): Tensor {
   return T.matmul(T.layerNorm(x, p.lnf.weight, p.lnf.bias), p.head);
 }
 
-function sgd<P>(params: P, grads: P, lr: Tensor): P {
-  const p = T.flattenTree(params, T.isTensor);
-  const g = T.flattenTree(grads, T.isTensor);
-  return T.unflattenTree(p.def, p.leaves.map((w, i) => T.sub(w, T.mul(g.leaves[i]!, lr)))) as P;
-}
 
 function init(rng: T.Rng): Block<T.NDArray> {
   const normal = (shape: number[], std: number) => T.NDArray.float32((rng.randn(shape).data as Float32Array).map((v) => v * std), shape);
@@ -75,13 +71,9 @@ describe('training a one-block causal transformer in one compiled step', () => {
     }, { name: 'attention_step' });
 
     let params = init(rng);
-    const lr = T.NDArray.scalar(0.3);
-    const losses: number[] = [];
-    for (let i = 0; i < 300; i++) {
-      const out = await step(params, x, y, lr);
-      losses.push(out.loss.item());
-      params = out.params;
-    }
+    const trained = await runSteps(step, params, x, y, 0.3, 300);
+    const losses = trained.losses;
+    params = trained.params;
     assert.equal(step.traceCount, 1, 'one trace, one session for every step');
     const [first, last] = [losses[0]!, losses.at(-1)!];
     assert.ok(first > 1.5, `initial loss ${first} should be near ln ${vocab} = ${Math.log(vocab).toFixed(2)}`);

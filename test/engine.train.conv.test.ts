@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../src/tensor/index.ts';
+import { runSteps, sgd } from './support/sgd.ts';
 import type { Tensor } from '../src/tensor/index.ts';
 
 interface Net<W> {
@@ -31,11 +32,6 @@ function initNet(rng: T.Rng, width: number): Net<T.NDArray> {
 
 const mse = (a: Tensor, b: Tensor): Tensor => T.mean(T.square(T.sub(a, b)));
 
-function sgd<P>(params: P, grads: P, lr: Tensor): P {
-  const p = T.flattenTree(params, T.isTensor);
-  const g = T.flattenTree(grads, T.isTensor);
-  return T.unflattenTree(p.def, p.leaves.map((w, i) => T.sub(w, T.mul(g.leaves[i]!, lr)))) as P;
-}
 
 const stepFn = (p: Net<Tensor>, x: Tensor, y: Tensor, lr: Tensor) => {
   const [loss, grads] = T.valueAndGrad((q: Net<Tensor>) => mse(forward(q, x), y))(p);
@@ -51,13 +47,9 @@ describe('training a small conv net in one compiled step', () => {
     const y = await teacher(initNet(new T.Rng(11), 8), x);
     let params = initNet(rng, 8);
     const step = T.compile(stepFn, { name: 'conv_step' });
-    const lr = T.NDArray.scalar(0.05);
-    const losses: number[] = [];
-    for (let i = 0; i < 500; i++) {
-      const out = await step(params, x, y, lr);
-      losses.push(out.loss.item());
-      params = out.params;
-    }
+    const trained = await runSteps(step, params, x, y, 0.05, 500);
+    const losses = trained.losses;
+    params = trained.params;
     assert.equal(step.traceCount, 1, 'one trace, one session');
     const [first, last] = [losses[0]!, losses.at(-1)!];
     assert.ok(Number.isFinite(last) && last < first / 10, `loss fell from ${first} to ${last}, less than 10×`);

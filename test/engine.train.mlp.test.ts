@@ -4,6 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../src/tensor/index.ts';
+import { runSteps, sgd } from './support/sgd.ts';
 import type { Tensor } from '../src/tensor/index.ts';
 
 interface Mlp<W> {
@@ -16,12 +17,6 @@ function mlpLogits(p: Mlp<Tensor>, x: Tensor): Tensor {
   return T.add(T.matmul(h, p.fc2.weight), p.fc2.bias);
 }
 
-/** Plain SGD on every leaf of a parameter tree: p − lr·g. */
-function sgd<P>(params: P, grads: P, lr: Tensor): P {
-  const p = T.flattenTree(params, T.isTensor);
-  const g = T.flattenTree(grads, T.isTensor);
-  return T.unflattenTree(p.def, p.leaves.map((w, i) => T.sub(w, T.mul(g.leaves[i]!, lr)))) as P;
-}
 
 function scaled(a: T.NDArray, s: number): T.NDArray {
   return T.NDArray.float32((a.data as Float32Array).map((v) => v * s), a.shape);
@@ -47,13 +42,9 @@ describe('training a 2-layer MLP in one compiled step', () => {
       return { loss, params: sgd(p, grads, lr) };
     }, { name: 'mlp_step' });
 
-    const lr = T.NDArray.scalar(0.5);
-    const losses: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const out = await step(params, x, y, lr);
-      losses.push(out.loss.item());
-      params = out.params;
-    }
+    const trained = await runSteps(step, params, x, y, 0.5, 200);
+    const losses = trained.losses;
+    params = trained.params;
     assert.equal(step.traceCount, 1);
     const [first, last] = [losses[0]!, losses.at(-1)!];
     assert.ok(Math.abs(first - Math.log(classes)) < 0.3, `initial loss ${first} should be near ln 3`);
