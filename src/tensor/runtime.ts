@@ -31,7 +31,10 @@ export async function createOrtExecutable(ort: Ort, model: Uint8Array, outputs: 
     intraOpNumThreads: options.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // DALLE_ORT_PROFILE=prefix writes ONNX Runtime's per-node timing JSON (prefix_<date>.json) per session.
+    ...(process.env.DALLE_ORT_PROFILE && { enableProfiling: true, profileFilePrefix: process.env.DALLE_ORT_PROFILE }),
   });
+  if (process.env.DALLE_ORT_PROFILE) process.once('beforeExit', () => session.endProfiling());
   return {
     async run(inputs) {
       const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};

@@ -46,6 +46,8 @@ export const coreCases: OpCase[] = [
   { ops: ['logSoftmax'], name: 'logSoftmax axis 0', inputs: [{ shape: [4, 3] }], fn: (x) => T.logSoftmax(x, 0) },
   { ops: ['matmul'], name: 'matmul 2d', inputs: [{ shape: [3, 4] }, { shape: [4, 5] }], fn: T.matmul },
   { ops: ['matmul'], name: 'matmul batch broadcast', inputs: [{ shape: [2, 1, 3, 4] }, { shape: [3, 4, 2] }], fn: T.matmul },
+  { ops: ['matmul'], name: 'matmul batched @ shared matrix (a linear layer)', inputs: [{ shape: [2, 3, 5, 4] }, { shape: [4, 3] }], fn: T.matmul },
+  { ops: ['matmul'], name: 'matmul shared matrix @ batched', inputs: [{ shape: [3, 4] }, { shape: [2, 2, 4, 5] }], fn: T.matmul },
   { ops: ['reshape'], name: 'reshape', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.reshape(x, [4, -1]) },
   { ops: ['reshape'], name: 'squeeze/unsqueeze', inputs: [{ shape: [2, 1, 3] }], fn: (x) => T.unsqueeze(T.squeeze(x, 1), -1) },
   { ops: ['transpose'], name: 'transpose', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.transpose(x, [2, 0, 1]) },

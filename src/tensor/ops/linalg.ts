@@ -3,7 +3,7 @@ import { defineOp } from '../op.ts';
 import { broadcastIndexer, broadcastShapes, shapeStr, sizeOf } from '../shape.ts';
 import { type Tensor, apply } from '../tensor.ts';
 import { sumToShape } from './reduce.ts';
-import { mT } from './shape.ts';
+import { mT, reshape, transpose } from './shape.ts';
 
 defineOp<{}>({
   name: 'matmul',
@@ -21,7 +21,7 @@ defineOp<{}>({
   lower: (ctx, [a, b]) => ctx.emit('MatMul', [a!, b!])[0]!,
   grad(gy, node) {
     const [a, b] = node.inputs as [Tensor, Tensor];
-    return [sumToShape(matmul(gy, mT(b)), a.shape), sumToShape(matmul(mT(a), gy), b.shape)];
+    return [gradOfShared(gy, b, a, 'a') ?? sumToShape(matmul(gy, mT(b)), a.shape), gradOfShared(gy, a, b, 'b') ?? sumToShape(matmul(mT(a), gy), b.shape)];
   },
   ref([a, b], node) {
     const [m, k] = a!.shape.slice(-2) as [number, number];
@@ -43,6 +43,24 @@ defineOp<{}>({
     return out;
   },
 });
+
+/** The gradient of a plain matrix shared across the other operand's batch (a linear layer's weight): one GEMM
+ *  over the flattened batch instead of a batched matmul followed by a sum over the batch, which measured
+ *  ~20% of a GPT training step in ReduceSum alone. Null when the shapes are not of that kind. */
+function gradOfShared(gy: Tensor, other: Tensor, shared: Tensor, which: 'a' | 'b'): Tensor | null {
+  if (shared.rank !== 2 || other.rank <= 2) return null;
+  const [m, n] = gy.shape.slice(-2) as [number, number];
+  const k = other.shape[other.rank - (which === 'b' ? 1 : 2)]!;
+  if (which === 'b') {
+    // b [K, N] under a [..., M, K]: dB = Σ aᵀ gy = (a as [B·M, K])ᵀ (gy as [B·M, N]).
+    return matmul(transpose(reshape(other, [-1, k])), reshape(gy, [-1, n]));
+  }
+  // a [M, K] under b [..., K, N]: dA = Σ gy bᵀ = (gy as [M, batch·N]) (b as [batch·N, K]).
+  const batchAxes = gy.shape.slice(0, -2).map((_, i) => i);
+  const gyT = reshape(transpose(gy, [gy.rank - 2, ...batchAxes, gy.rank - 1]), [m, -1]);
+  const bT = reshape(mT(other), [-1, k]);
+  return matmul(gyT, bT);
+}
 
 export function matmul(a: Tensor, b: Tensor): Tensor {
   return apply('matmul', [a, b], {});
