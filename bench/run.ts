@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, one line per figure (`name: value unit`, and `name vs pytorch: ratio x`
 // where PyTorch is installed). Record the results in bench/RESULTS.md.
+import { dvaeFigures } from './dvae.ts';
 import { engineFigures } from './engine.ts';
 import { gptFigures } from './gpt.ts';
 import { tokenizerFigures } from './tokenizer.ts';
@@ -9,6 +10,7 @@ import { printFigures } from './support.ts';
 const only = process.argv[2];
 const suites: Record<string, () => Promise<import('./support.ts').Figure[]>> = {
   engine: engineFigures,
+  dvae: dvaeFigures,
   gpt: gptFigures,
   tokenizer: tokenizerFigures,
   sample: sampleFigures,

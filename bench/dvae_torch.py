@@ -1,0 +1,51 @@
+"""PyTorch side of the dVAE speed comparison (bench/dvae.ts runs it in the same session): OpenAI's dVAE
+architecture (the module tree of tools/golden_dvae.py) at the `small` preset's sizes — 64 px, 3 groups of 1
+block, n_hid 64, n_init 64, K = 512 — trained with the same loss (Gumbel-softmax, logit-Laplace, KL to the
+uniform prior) and AdamW, batch 32. Prints one JSON line: {"img_s": ...}.
+"""
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tools'))
+torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+# golden_dvae.py builds its fixture at import; take only its classes.
+src = open(os.path.join(os.path.dirname(__file__), '..', 'tools', 'golden_dvae.py')).read()
+exec(src.split('torch.manual_seed(7)')[0])  # noqa: S102 - our own file: the class definitions only
+
+EPS, K, SIZE, B = 0.1, 512, 64, 32
+enc = Encoder(64, 1, K, group_count=3)  # noqa: F821
+dec = Decoder(64, 64, 1, K, group_count=3)  # noqa: F821
+opt = torch.optim.AdamW(list(enc.parameters()) + list(dec.parameters()), lr=1e-4, weight_decay=1e-4)
+x = torch.rand(B, 3, SIZE, SIZE)
+
+
+def step():
+    xm = (1 - 2 * EPS) * x + EPS
+    logits = enc(xm)
+    z = F.gumbel_softmax(logits, tau=1.0, dim=1)
+    out = dec(z)
+    mu, lnb = out[:, :3], out[:, 3:]
+    logit_x = torch.log(xm) - torch.log1p(-xm)
+    rec = (lnb + 0.6931471805599453 + torch.log(xm * (1 - xm)) + (logit_x - mu).abs() * torch.exp(-lnb)).sum()
+    logq = F.log_softmax(logits, 1)
+    kl = ((logq.exp() * logq).sum(1) + torch.log(torch.tensor(float(K)))).sum()
+    loss = (rec + 1.0 * kl) / x.numel()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
+for _ in range(2):
+    step()
+times = []
+for _ in range(5):
+    t0 = time.perf_counter()
+    step()
+    times.append(time.perf_counter() - t0)
+times.sort()
+print(json.dumps({'img_s': B / times[len(times) // 2]}))
