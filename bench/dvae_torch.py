@@ -13,13 +13,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tools'))
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
-# golden_dvae.py builds its fixture at import; take only its classes.
-src = open(os.path.join(os.path.dirname(__file__), '..', 'tools', 'golden_dvae.py')).read()
-exec(src.split('torch.manual_seed(7)')[0])  # noqa: S102 - our own file: the class definitions only
+from dvae_reference import Decoder, Encoder  # noqa: E402
 
 EPS, K, SIZE, B = 0.1, 512, 64, 32
-enc = Encoder(64, 1, K, group_count=3)  # noqa: F821
-dec = Decoder(64, 64, 1, K, group_count=3)  # noqa: F821
+enc = Encoder(64, 1, K, group_count=3)
+dec = Decoder(64, 64, 1, K, group_count=3)
 opt = torch.optim.AdamW(list(enc.parameters()) + list(dec.parameters()), lr=1e-4, weight_decay=1e-4)
 x = torch.rand(B, 3, SIZE, SIZE)
 
