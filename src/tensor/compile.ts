@@ -54,8 +54,8 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
     if (!entry) {
       const inputs = flat.leaves.map((a, i) => placeholder(a.shape, a.dtype, flat.paths[i] || `arg${i}`));
       const result = fn(...(unflattenTree(flat.def, inputs) as A));
-      const out = flattenTree(result, isTensor);
       checkOutputs(result, fnName);
+      const out = flattenTree(result, isTensor);
       entry = { model: lowerToOnnx(inputs, out.leaves, fnName.replace(/\W/g, '_')), outDef: out.def, outputs: out.leaves, inputs, exec: null };
       cache.set(key, entry);
     }
