@@ -1,30 +1,21 @@
 // Tests for checkpoint folders, atomic replacement and parameter-tree naming: round trips, config and shape
 // mismatch reports, damaged files refused by name, failures and SIGKILLs mid-save that leave the previous
 // checkpoint loadable, and recovery from a replace interrupted between its two renames.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../src/errors.ts';
+import { tempDirs } from './support/tempdir.ts';
 import { replaceDirectoryAtomic, writeFileAtomic } from '../src/io/atomic.ts';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint, type ParameterTensor } from '../src/io/checkpoint.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const tempDirs: string[] = [];
-after(async () => {
-  for (const dir of tempDirs) await fs.rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dalle-checkpoint-'));
-  tempDirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('dalle-checkpoint-');
 
 const configSchema = z.object({ width: z.number().int().positive(), layers: z.number().int().positive(), name: z.string() });
 type Config = z.infer<typeof configSchema>;

@@ -1,12 +1,12 @@
 // Tests for the safetensors reader/writer and the F16/BF16 converters: known bit patterns, exhaustive and
 // random rounding checks, round trips of every dtype, a file laid out by hand as Python's safetensors writes
 // it, and every malformed-file case producing a UserError that names the file and the problem.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../src/errors.ts';
+import { tempDirs } from './support/tempdir.ts';
 import {
   bfloat16BitsToFloat32,
   bfloat16ToFloat32,
@@ -31,16 +31,7 @@ function float32FromBits(bits: number): number {
   return new Float32Array(new Uint32Array([bits]).buffer)[0]!;
 }
 
-const tempDirs: string[] = [];
-after(async () => {
-  for (const dir of tempDirs) await fs.rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dalle-safetensors-'));
-  tempDirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('dalle-safetensors-');
 
 /** Builds safetensors bytes by hand: u64 header length, the header text padded with spaces to 8, the data. */
 function handBuilt(header: unknown, data: Uint8Array, pad = true): Buffer {
