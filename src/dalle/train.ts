@@ -16,7 +16,6 @@ import { namedParams } from '../nn/params.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { HalveOnPlateau, warmupCosine } from '../optim/schedule.ts';
 import * as T from '../tensor/index.ts';
-import type { Tensor } from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError } from '../errors.ts';
 import { Progress } from '../util/progress.ts';

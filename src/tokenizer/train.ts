@@ -9,7 +9,7 @@ import { UserError } from '../errors.ts';
 import { BYTE_TO_CHAR } from './bytes.ts';
 import { MAX_TOKEN_ID } from './bpe.ts';
 import { CAPTION_NORMALIZER, GPT2_PRE_TOKENIZER } from './pipeline.ts';
-import { BpeTokenizer, type TokenizerParts } from './tokenizer.ts';
+import { BpeTokenizer } from './tokenizer.ts';
 
 export const DEFAULT_SPECIAL_TOKENS: readonly string[] = ['<|endoftext|>', '<|pad|>'];
 export const BYTE_LEVEL_DECODER = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true };

@@ -364,7 +364,7 @@ function weightGradSizes(node: Tensor<WeightGradAttrs>) {
 /** conv2dWeightGrad as a Conv over the batch: x as [Cin/g, g·N, H, W], gy as the kernel [Cout, N, H', W']. */
 function lowerBatchConv(ctx: LowerContext, [x, gy]: readonly string[], node: Tensor<WeightGradAttrs>): string {
   const a = node.attrs;
-  const { n, cin, h, wd, cout, oh, ow, kh, kw, g, cg, og } = weightGradSizes(node);
+  const { n, h, wd, cout, oh, ow, kh, kw, g, cg, og } = weightGradSizes(node);
   const xT = g === 1 ? transposeBy(ctx, x!, [1, 0, 2, 3])
     : reshapeTo(ctx, transposeBy(ctx, reshapeTo(ctx, x!, [n, g, cg, h, wd]), [2, 1, 0, 3, 4]), [cg, g * n, h, wd]);
   const gT = g === 1 ? transposeBy(ctx, gy!, [1, 0, 2, 3])
@@ -393,7 +393,7 @@ function lowerBatchConv(ctx: LowerContext, [x, gy]: readonly string[], node: Ten
  *    127 vs 188 per sample; 128→128 at 16 px: 169 vs 160, even). */
 function lowerIm2col(ctx: LowerContext, [x, gy]: readonly string[], node: Tensor<WeightGradAttrs>): string {
   const a = node.attrs;
-  const { n, cin, h, wd, cout, oh, ow, kh, kw, g, cg, og } = weightGradSizes(node);
+  const { n, h, wd, cout, oh, ow, kh, kw, g, cg, og } = weightGradSizes(node);
   const l = n * oh * ow;
   const padded = a.pads.some((p) => p > 0) ? ctx.emit('Pad', [x!, ctx.int64s([0, 0, a.pads[0], a.pads[1], 0, 0, a.pads[2], a.pads[3]])])[0]! : x!;
   const [hp, wp] = [h + a.pads[0] + a.pads[2], wd + a.pads[1] + a.pads[3]];

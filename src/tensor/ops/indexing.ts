@@ -12,7 +12,7 @@ import { type Shape, normAxis, sameShape, shapeStr, sizeOf } from '../shape.ts';
 import { type Tensor, apply, constant } from '../tensor.ts';
 import { cast, equal, mul } from './elementwise.ts';
 import { sum } from './reduce.ts';
-import { expand, reshape, transpose, unsqueeze } from './shape.ts';
+import { expand, transpose, unsqueeze } from './shape.ts';
 
 interface AxisAttrs {
   axis: number; // normalised

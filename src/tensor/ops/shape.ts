@@ -114,9 +114,6 @@ interface SliceAttrs {
   counts: number[];
 }
 
-function slicePositions(a: SliceAttrs, axis: number): number[] {
-  return Array.from({ length: a.counts[axis]! }, (_, k) => a.starts[axis]! + k * a.steps[axis]!);
-}
 
 /** Ref: copy the sliced elements (or, for the gradient, scatter them back). */
 function sliceIndexMap(inShape: Shape, a: SliceAttrs): Int32Array {
