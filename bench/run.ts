@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark, one line per figure (`name: value unit`, and `name vs pytorch: ratio x`
 // where PyTorch is installed). Record the results in bench/RESULTS.md.
+import { dalleFigures } from './dalle.ts';
 import { dvaeFigures } from './dvae.ts';
 import { engineFigures } from './engine.ts';
 import { gptFigures } from './gpt.ts';
@@ -12,6 +13,7 @@ const suites: Record<string, () => Promise<import('./support.ts').Figure[]>> = {
   engine: engineFigures,
   dvae: dvaeFigures,
   gpt: gptFigures,
+  dalle: dalleFigures,
   tokenizer: tokenizerFigures,
   sample: sampleFigures,
 };
