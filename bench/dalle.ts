@@ -13,12 +13,11 @@ import { availableParallelism } from 'node:os';
 import * as T from '../src/tensor/index.ts';
 import { type DalleConfig, DALLE_PRESETS, DalleConfigSchema, imageTokens, layerMasks, sequenceLength } from '../src/dalle/config.ts';
 import { maskMatrix } from '../src/dalle/masks.ts';
-import { type DalleBatch, dalleLoss, initDalle } from '../src/dalle/model.ts';
+import { type DalleBatch, initDalle } from '../src/dalle/model.ts';
 import { paddedCaption } from '../src/dalle/text.ts';
-import { DalleTrainSchema } from '../src/dalle/train.ts';
+import { DalleTrainSchema, dalleTrainer } from '../src/dalle/train.ts';
 import { namedParams } from '../src/nn/params.ts';
 import { defaultDecays } from '../src/optim/adamw.ts';
-import { Trainer } from '../src/optim/trainer.ts';
 import { type Figure, median, runPython } from './support.ts';
 
 /** For --quick: the small preset's structure (paper mask schedule with row, column and conv layers) at toy sizes. */
@@ -30,16 +29,8 @@ export async function dalleFigures(opts: { quick?: boolean } = { quick: process.
   const [warmup, steps] = opts.quick ? [1, 3] : [3, 8];
   const rng = new T.Rng(0);
 
-  // As trainDalle builds it (src/dalle/train.ts), with accumulate 1 and no dropout masks (dropout 0).
   const params = initDalle(new T.Rng(train.seed + 1), c);
-  const trainer = new Trainer<DalleBatch>((p, b) => {
-    const l = dalleLoss(p, b, c);
-    return [l.loss, { text: l.text, image: l.image }];
-  }, params, {
-    adamw: { beta1: 0.9, beta2: 0.96, eps: 1e-8, weightDecay: train.weightDecay },
-    clipNorm: train.clipNorm,
-    emaDecay: train.emaDecay,
-  });
+  const trainer = dalleTrainer(c, train, params);
 
   const b = train.batchSize;
   const captions = Array.from({ length: b }, () => paddedCaption(Array.from({ length: 1 + rng.int(c.textLength) }, () => rng.int(c.textVocab)), c));

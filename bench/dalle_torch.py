@@ -134,8 +134,8 @@ class Dalle(nn.Module):
         return C['textLossWeight'] * text_loss + C['imageLossWeight'] * image_loss
 
 
-# src/optim/adamw.ts's defaultDecays: tensors of rank ≥ 2 whose path has no segment starting embed/emb/wte/….
-NO_DECAY = re.compile(r'(^|\.)(embed|emb|embedding|wte|wpe|pos_emb|tok_emb)[^.]*\.', re.I)
+# src/optim/adamw.ts's defaultDecays: tensors of rank ≥ 2 except embeddings (a name part starting embed/emb/wte/…).
+NO_DECAY = re.compile(r'(^|[._])(embed|emb|embedding|wte|wpe)[^.]*\.', re.I)
 decays = lambda name, p: p.ndim >= 2 and not NO_DECAY.search(name)  # noqa: E731
 
 torch.manual_seed(0)

@@ -125,6 +125,37 @@ describe('DALL·E transformer', () => {
     });
   }
 
+  it('completion keeps the given cells anywhere in the grid and draws the rest from the full pass\'s logits', async () => {
+    const c = tiny(['row', 'conv']);
+    const params = initDalle(new T.Rng(6), c);
+    const cells = imageTokens(c);
+    const captions = [paddedCaption([2, 5], c), paddedCaption([7], c)];
+    const given = [Array.from({ length: cells }, (_, i) => i % c.imageVocab), Array.from({ length: cells }, (_, i) => (i * 5 + 1) % c.imageVocab)];
+    // Given: the first two cells (prefill), one in the middle and the last (fed in place of draws).
+    const keep = Array.from({ length: cells }, (_, i) => i < 2 || i === 4 || i === cells - 1);
+    const drawnAt: number[] = [];
+    const cached: Float32Array[] = [];
+    const steps: number[] = [];
+    const codes = await new DalleSampler(c, params).sample({
+      captions, seed: 3, temperature: 1, prompt: { codes: given, keep },
+      onLogits: (cell, l) => { drawnAt.push(cell); cached.push((l.data as Float32Array).slice()); },
+      onStep: (done, total) => steps.push(done, total),
+    });
+    assert.deepEqual(drawnAt, keep.flatMap((k, i) => (k ? [] : [i])));
+    assert.deepEqual(steps.slice(-2), [drawnAt.length, drawnAt.length]);
+    codes.forEach((grid, b) => keep.forEach((k, i) => k && assert.equal(grid[i], given[b]![i], `image ${b} cell ${i} was given but changed`)));
+    const full = T.compile((p: DalleParams<Tensor>, t: Tensor, im: Tensor) => imageLogits(p, T.sliceAxis(dalleHidden(p, { text: t, image: imageInputTokens(im, c) }, c).h, 1, c.textLength, sequenceLength(c)), c));
+    const logits = (await full(params, T.NDArray.int64(captions.flat(), [2, c.textLength]), T.NDArray.int64(codes.flat(), [2, cells]))).data as Float32Array;
+    drawnAt.forEach((cell, j) => {
+      for (let b = 0; b < 2; b++) {
+        const want = logits.subarray((b * cells + cell) * c.imageVocab, (b * cells + cell + 1) * c.imageVocab);
+        const err = relativeError(cached[j]!.subarray(b * c.imageVocab, (b + 1) * c.imageVocab), want);
+        assert.ok(err <= 1e-4, `sequence ${b} cell ${cell}: logits differ by ${err.toExponential(2)}`);
+      }
+    });
+    await assert.rejects(new DalleSampler(c, params).sample({ captions, seed: 3, temperature: 1, prompt: { codes: given, keep: keep.map(() => true) } }), /nothing to draw/);
+  });
+
   it('a tiny model overfits a dozen captioned code grids until greedy sampling reproduces their codes', async () => {
     const c = DalleConfigSchema.parse({ textLength: 4, textVocab: 16, imageVocab: 8, grid: 2, dim: 48, layers: 2, heads: 2, masks: ['row', 'full'], convKernel: 3, captionDropout: 0 });
     const rng = new T.Rng(8);

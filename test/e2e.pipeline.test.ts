@@ -14,6 +14,7 @@ import { trainDvae } from '../src/dvae/train.ts';
 import { trainDalle } from '../src/dalle/train.ts';
 import { DVAE_PRESETS } from '../src/dvae/config.ts';
 import { DALLE_PRESETS } from '../src/dalle/config.ts';
+import { decodeImage, writePng } from '../src/io/images.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dalle-e2e-'));
 const data = join(dir, 'shapes');
@@ -85,6 +86,23 @@ describe('pipeline on generated shapes', () => {
     const model = join(dir, 'dalle');
     await dalle('generate', 'a blue square', '--model', model, '--n', '2', '--image-prompt', join(data, '000000.png'), '--keep-rows', '2', '--out', join(dir, 'g4'));
     assert.ok(existsSync(join(dir, 'g4', 'a-blue-square-001.png')));
+    // A mask redraws its white right half and keeps the dark left half: the kept cells decode as the prompt's.
+    const size = 40;
+    const mask = Buffer.alloc(size * size * 3);
+    for (let i = 0; i < size * size; i++) if (i % size >= size / 2) mask.fill(255, i * 3, i * 3 + 3);
+    await writePng(join(dir, 'mask.png'), { data: mask, shape: [size, size, 3] });
+    await dalle('generate', 'a blue square', '--model', model, '--n', '2', '--image-prompt', join(data, '000000.png'), '--mask', join(dir, 'mask.png'), '--out', join(dir, 'g6'));
+    const [a, b] = await Promise.all([0, 1].map((i) => decodeImage(join(dir, 'g6', `a-blue-square-00${i}.png`))));
+    // The dVAE's decoder mixes neighbouring cells, so pixels of kept cells move a little; drawn cells move more.
+    const width = a!.shape[1];
+    const meanDiff = (left: boolean) => {
+      let sum = 0, count = 0;
+      a!.data.forEach((v, k) => {
+        if ((Math.floor(k / 3) % width < width / 2) === left) (sum += Math.abs(v - b!.data[k]!)), count++;
+      });
+      return sum / count;
+    };
+    assert.ok(meanDiff(true) < 3 && meanDiff(true) < meanDiff(false) / 2, `kept half differs by ${meanDiff(true).toFixed(2)}, drawn half by ${meanDiff(false).toFixed(2)}`);
     const evaluation = JSON.parse(await dalle('eval', '--model', model, '--data', data, '--batch', '8'));
     for (const key of ['textNll', 'imageNll', 'bitsPerImageToken', 'imageNllShuffled']) assert.ok(Number.isFinite(evaluation[key]), key);
     await dalle('export', '--model', model, '--out', join(dir, 'exported'));
@@ -99,6 +117,9 @@ describe('pipeline on generated shapes', () => {
     writeFileSync(join(dir, 'wide.png'), readFileSync(join(dir, 'g1', 'grid.png')));
     await assert.rejects(dalle('generate', 'a cat', '--model', model, '--image-prompt', join(dir, 'wide.png'), '--keep-rows', '1', '--out', join(dir, 'x')),
       (e: Error) => e instanceof UserError && /not square/.test(e.message));
+    await assert.rejects(dalle('generate', 'a cat', '--model', model, '--image-prompt', join(data, '000000.png'), '--keep-rows', '1', '--mask', join(dir, 'mask.png'), '--out', join(dir, 'x')),
+      (e: Error) => e instanceof UserError && /either --keep-rows R .* or --mask PNG/.test(e.message));
+    await assert.rejects(dalle('generate', 'a cat', '--model', model, '--mask', join(dir, 'mask.png'), '--out', join(dir, 'x')), (e: Error) => e instanceof UserError && /--image-prompt/.test(e.message));
     await assert.rejects(dalle('generate', 'a cat', '--model', join(dir, 'vae')), (e: Error) => e instanceof UserError && /vae|DALL·E/.test(e.message));
     await assert.rejects(dalle('train-vae', '--data', data, '--out', join(dir, 'v2'), '--config', 'huge'), (e: Error) => e instanceof UserError && /not a preset/.test(e.message));
   });

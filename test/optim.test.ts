@@ -8,6 +8,7 @@ import { Trainer } from '../src/optim/trainer.ts';
 import { clipByGlobalNorm } from '../src/optim/clip.ts';
 import { HalveOnPlateau, cosineAnneal, warmupCosine } from '../src/optim/schedule.ts';
 import { emaDecayAt } from '../src/optim/ema.ts';
+import { defaultDecays } from '../src/optim/adamw.ts';
 import { relativeError } from './support/opcheck.ts';
 
 const adamw = { beta1: 0.9, beta2: 0.96, eps: 1e-8, weightDecay: 0.1 };
@@ -52,6 +53,16 @@ describe('Trainer', () => {
     for (let i = 0; i < ema.length; i++) assert.ok(Math.abs(ema[i]! - (0.1 * init[i]! + 0.9 * now[i]!)) < 1e-6);
     assert.equal(emaDecayAt(0.999, 0), 0.1);
     assert.equal(emaDecayAt(0.999, 1e6), 0.999);
+  });
+});
+
+describe('weight decay', () => {
+  it('decays matrices and convolutions, not embeddings, biases or norm gains', () => {
+    const decayed = ['blocks.0.attn.qkv.weight', 'blocks.3.mlp.fc.weight', 'head.weight', 'encoder.blocks.input.w', 'member.weight'];
+    const kept = ['text_emb.weight', 'text_pos_emb.weight', 'image_row_emb.weight', 'image_col_emb.weight', 'tok_emb.weight', 'wte.weight', 'transformer.wpe.weight', 'embedding.weight'];
+    for (const path of decayed) assert.ok(defaultDecays(path, [8, 8]), `${path} should decay`);
+    for (const path of kept) assert.ok(!defaultDecays(path, [8, 8]), `${path} is an embedding and should not decay`);
+    assert.ok(!defaultDecays('blocks.0.ln_1.weight', [8]) && !defaultDecays('head.bias', [8]));
   });
 });
 

@@ -61,21 +61,23 @@ export function registerDalleCommands(program: Command): void {
     .option('--top-p <p>', 'sample within this probability mass', numberOption('--top-p', 0, 1), 1)
     .option('--guidance <s>', 'classifier-free guidance scale (1: none)', numberOption('--guidance', 0, 100), 1)
     .option('--batch <n>', 'images sampled at once', intOption('--batch', 1, 512), 8)
-    .option('--image-prompt <png>', 'complete this image: keep its top rows of codes, sample the rest')
+    .option('--image-prompt <png>', 'complete this image: keep part of its codes (--keep-rows or --mask), sample the rest')
     .option('--keep-rows <r>', 'rows of the image prompt\'s code grid to keep', intOption('--keep-rows', 1))
+    .option('--mask <png>', 'with --image-prompt: redraw the white parts of this mask, keep the dark parts')
     .option('--out <dir>', 'output folder', 'generated')
     .action(async (prompt: string | undefined, o) => {
       const start = performance.now();
       const prompts = o.prompts ? readPrompts(o.prompts) : prompt !== undefined ? [prompt] : [];
       if (prompts.length === 0) throw new UserError('give a prompt, e.g. dalle generate "a smiling cat face", or --prompts FILE');
-      if (o.imagePrompt && o.keepRows === undefined) throw new UserError('--image-prompt needs --keep-rows R (how many rows of the image to keep)');
+      if (o.imagePrompt && (o.keepRows === undefined) === (o.mask === undefined)) throw new UserError('--image-prompt needs either --keep-rows R (the top rows to keep) or --mask PNG (white: redraw), not both');
+      if (!o.imagePrompt && (o.keepRows !== undefined || o.mask !== undefined)) throw new UserError('--keep-rows and --mask complete an image: give it with --image-prompt PNG');
       const modelDir = o.model ?? DEFAULT_MODEL;
       if (!o.model && !existsSync(join(modelDir, 'config.json'))) throw new UserError(`no shipped model at ${modelDir}; train one (see README) and pass --model`);
       const model = await loadDalle(modelDir);
       const settings: GenerateSettings = {
         n: o.n, seed: o.seed, temperature: o.temperature, guidance: o.guidance, batchSize: o.batch,
         ...(o.topK > 0 && { topK: o.topK }), ...(o.topP < 1 && { topP: o.topP }),
-        ...(o.imagePrompt && { imagePrompt: { path: o.imagePrompt, keepRows: o.keepRows } }),
+        ...(o.imagePrompt && { imagePrompt: { path: o.imagePrompt, ...(o.keepRows !== undefined && { keepRows: o.keepRows }), ...(o.mask !== undefined && { mask: o.mask }) } }),
       };
       let progress: Progress | null = null;
       const images = await generate(model, prompts, settings, {

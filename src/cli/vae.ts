@@ -23,7 +23,12 @@ export function registerVaeCommands(program: Command): void {
     .option('--steps <n>', 'total updates', intOption('--steps', 1), 5000)
     .option('--batch <n>', 'images per update', intOption('--batch', 1), 32)
     .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 1e-3)
+    .option('--warmup <n>', 'linear learning-rate warm-up steps', intOption('--warmup', 0), 100)
     .option('--beta <weight>', 'final KL weight β', numberOption('--beta', 0), 6.6)
+    .option('--beta-steps <n>', 'steps over which β rises from 0 (default: 20% of --steps)', intOption('--beta-steps', 1))
+    .option('--tau-start <t>', 'Gumbel-softmax temperature at step 0', numberOption('--tau-start', 0), 1)
+    .option('--tau-end <t>', 'temperature after the anneal', numberOption('--tau-end', 0), 1 / 16)
+    .option('--tau-steps <n>', 'steps of the cosine temperature anneal (default: 60% of --steps)', intOption('--tau-steps', 1))
     .option('--seed <n>', 'seed for initialisation, noise and data order', intOption('--seed', 0), 0)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 500)
@@ -34,7 +39,9 @@ export function registerVaeCommands(program: Command): void {
       const config = o.resume ? undefined : resolveConfig<DvaeConfig>(o.config, DVAE_PRESETS, DvaeConfigSchema as never);
       const r = await trainDvae({
         out: o.out, data: o.data, resume: !!o.resume, ...(config && { config }),
-        options: { steps: o.steps, batchSize: o.batch, lr: o.lr, betaFinal: o.beta, seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough },
+        options: {
+          steps: o.steps, batchSize: o.batch, lr: o.lr, warmup: o.warmup, betaFinal: o.beta, tauStart: o.tauStart, tauEnd: o.tauEnd,
+          ...(o.betaSteps && { betaSteps: o.betaSteps }), ...(o.tauSteps && { tauSteps: o.tauSteps }), seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough },
       });
       console.log(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${o.out}`);
     });

@@ -9,7 +9,7 @@ import { type RgbImage, batchImage, decodeImage, fromNchwFloat, resizeImage, toN
 import * as T from '../tensor/index.ts';
 import { UserError } from '../errors.ts';
 import type { DalleModel } from './load.ts';
-import { DalleSampler } from './sample.ts';
+import { DalleSampler, keepTopRows } from './sample.ts';
 import { encodeCaption } from './text.ts';
 
 export interface GenerateSettings {
@@ -21,7 +21,8 @@ export interface GenerateSettings {
   guidance: number;
   /** Images sampled together (a batch of candidates). */
   batchSize: number;
-  imagePrompt?: { path: string; keepRows: number };
+  /** Complete an image: keep its top `keepRows` rows of codes, or the cells a mask image leaves black. */
+  imagePrompt?: { path: string; keepRows?: number; mask?: string };
 }
 
 export interface GeneratedImage {
@@ -38,10 +39,7 @@ export interface GenerateEvents {
   onProgress?: (cellsDone: number, cellsTotal: number) => void;
 }
 
-/** Image-prompt codes: the image encoded by the dVAE, its first `keepRows` rows of codes kept. */
-async function imagePromptCodes(model: DalleModel, path: string, keepRows: number): Promise<number[]> {
-  const c = model.config;
-  if (!Number.isInteger(keepRows) || keepRows < 1 || keepRows >= c.grid) throw new UserError(`--keep-rows must be from 1 to ${c.grid - 1} (the grid has ${c.grid} rows), got ${keepRows}`);
+async function readSquareImage(path: string, what: string, size: number): Promise<RgbImage> {
   let img: RgbImage;
   try {
     img = await decodeImage(path);
@@ -49,12 +47,46 @@ async function imagePromptCodes(model: DalleModel, path: string, keepRows: numbe
     if (err instanceof ImageDecodeError) throw new UserError(err.message);
     throw err;
   }
-  const size = model.dvae.config.imageSize;
   const [h, w] = img.shape;
-  if (h !== w) throw new UserError(`${path}: ${w}×${h} is not square; the model completes ${size}×${size} images (crop it first)`);
-  const nchw = toNchwFloat({ data: (await resizeImage(img, size, size, 'fill')).data, shape: [1, size, size, 3] });
+  if (h !== w) throw new UserError(`${path}: ${w}×${h} is not square; the ${what} must be square like the model's ${size}×${size} images (crop it first)`);
+  return resizeImage(img, size, size, 'fill');
+}
+
+/**
+ * Which code cells a completion keeps: the top rows, or the cells whose patch of the mask image is mostly
+ * dark (white marks what to redraw, as inpainting tools do; the mask is scaled to the image first).
+ */
+async function keptCells(model: DalleModel, prompt: NonNullable<GenerateSettings['imagePrompt']>): Promise<boolean[]> {
+  const { grid } = model.config;
+  if ((prompt.keepRows === undefined) === (prompt.mask === undefined)) throw new UserError('an image prompt needs either --keep-rows R or --mask PNG (one of them)');
+  if (prompt.keepRows !== undefined) {
+    const rows = prompt.keepRows;
+    if (!Number.isInteger(rows) || rows < 1 || rows >= grid) throw new UserError(`--keep-rows must be from 1 to ${grid - 1} (the grid has ${grid} rows), got ${rows}`);
+    return keepTopRows(rows, grid);
+  }
+  const size = model.dvae.config.imageSize;
+  const mask = await readSquareImage(prompt.mask!, 'mask', size);
+  const patch = size / grid;
+  const keep = Array.from({ length: grid * grid }, (_, cell) => {
+    const [row, col] = [Math.floor(cell / grid), cell % grid];
+    let sum = 0;
+    for (let y = row * patch; y < (row + 1) * patch; y++) {
+      for (let x = col * patch; x < (col + 1) * patch; x++) for (let ch = 0; ch < 3; ch++) sum += mask.data[(y * size + x) * 3 + ch]!;
+    }
+    return sum / (patch * patch * 3 * 255) < 0.5;
+  });
+  if (keep.every(Boolean)) throw new UserError(`${prompt.mask}: the mask is dark everywhere, so nothing would be redrawn (white marks the region to generate)`);
+  return keep;
+}
+
+/** The image prompt encoded by the dVAE: its full code grid and the cells to keep. */
+async function imagePromptCodes(model: DalleModel, prompt: NonNullable<GenerateSettings['imagePrompt']>): Promise<{ codes: number[]; keep: boolean[] }> {
+  const keep = await keptCells(model, prompt);
+  const size = model.dvae.config.imageSize;
+  const img = await readSquareImage(prompt.path, 'image prompt', size);
+  const nchw = toNchwFloat({ data: img.data, shape: [1, size, size, 3] });
   const codes = await model.dvae.encode(new T.NDArray(nchw.data, nchw.shape));
-  return codes.toNumbers().slice(0, keepRows * c.grid);
+  return { codes: codes.toNumbers(), keep };
 }
 
 export async function generate(model: DalleModel, prompts: readonly string[], s: GenerateSettings, events: GenerateEvents = {}): Promise<GeneratedImage[]> {
@@ -66,10 +98,10 @@ export async function generate(model: DalleModel, prompts: readonly string[], s:
     if (enc.tokens > c.textLength) events.onTruncated?.(prompt, enc.tokens, c.textLength);
     return enc.ids;
   });
-  const promptCodes = s.imagePrompt ? await imagePromptCodes(model, s.imagePrompt.path, s.imagePrompt.keepRows) : null;
+  const known = s.imagePrompt ? await imagePromptCodes(model, s.imagePrompt) : null;
   const sampler = new DalleSampler(c, model.params);
   const jobs = prompts.flatMap((prompt, p) => Array.from({ length: s.n }, (_, i) => ({ prompt, caption: captions[p]!, index: i })));
-  const cellsPerImage = c.grid * c.grid - (s.imagePrompt ? s.imagePrompt.keepRows * c.grid : 0);
+  const cellsPerImage = known ? known.keep.filter((k) => !k).length : c.grid * c.grid;
   const out: GeneratedImage[] = [];
   for (let start = 0; start < jobs.length; start += s.batchSize) {
     const batch = jobs.slice(start, start + s.batchSize);
@@ -77,7 +109,7 @@ export async function generate(model: DalleModel, prompts: readonly string[], s:
     const seed = s.seed + start;
     const codes = await sampler.sample({
       captions: batch.map((j) => j.caption), seed, temperature: s.temperature, topK: s.topK, topP: s.topP, guidance: s.guidance,
-      ...(promptCodes && { prompt: { codes: batch.map(() => promptCodes), rows: s.imagePrompt!.keepRows } }),
+      ...(known && { prompt: { codes: batch.map(() => known.codes), keep: known.keep } }),
       onStep: (done) => events.onProgress?.(start * cellsPerImage + done * batch.length, jobs.length * cellsPerImage),
     });
     const decoded = await model.dvae.decode(T.NDArray.int64(codes.flat(), [codes.length, c.grid, c.grid]));

@@ -18,9 +18,15 @@ export interface SampleRequest extends SamplingFilter {
   seed: number;
   /** Classifier-free guidance scale; 1 (or absent) means no guidance. */
   guidance?: number;
-  /** Image-prompt completion: known codes of the first `rows` grid rows for every image. */
-  prompt?: { codes: number[][]; rows: number };
-  /** Called after each generated cell with (cells done, cells total). */
+  /**
+   * Completion of known codes: `codes` holds a full grid per image and `keep` (one flag per cell, raster
+   * order, shared by all images) says which cells are given. Given cells before the first one to draw go
+   * through the prefill; later given cells are fed in place of a draw. The top rows of an image (the paper's
+   * completion) are `keep` true for the first rows × grid cells. A cell is drawn knowing only the cells
+   * before it in raster order, as the model was trained: given cells below it cannot steer it.
+   */
+  prompt?: { codes: number[][]; keep: readonly boolean[] };
+  /** Called after each drawn cell with (cells drawn, cells to draw). */
   onStep?: (done: number, total: number) => void;
   /** Called with the (unguided) logits [batch, imageVocab] from which each cell is drawn, for checks. */
   onLogits?: (cell: number, logits: T.NDArray) => void;
@@ -46,12 +52,16 @@ export class DalleSampler {
     const rows = guided ? [...req.captions, ...req.captions.map(() => emptyCaption(c))] : req.captions;
     const rng = new T.Rng(req.seed);
     const cells = imageTokens(c);
-    const keep = req.prompt ? req.prompt.rows * c.grid : 0;
-    if (req.prompt && req.prompt.codes.length !== n) throw new RangeError(`image prompt: ${req.prompt.codes.length} code grids for ${n} images`);
+    const known = req.prompt;
+    if (known) checkPrompt(known, n, cells);
+    // Cells given before the first to draw go into the prefill; after the last to draw, nothing is decoded.
+    const lead = known ? known.keep.indexOf(false) : 0;
+    const last = known ? known.keep.lastIndexOf(false) : cells - 1;
+    const toDraw = known ? known.keep.filter((k) => !k).length : cells;
 
-    const codes: number[][] = Array.from({ length: n }, (_, i) => (req.prompt ? req.prompt.codes[i]!.slice(0, keep) : []));
+    const codes: number[][] = Array.from({ length: n }, (_, i) => (known ? known.codes[i]!.slice(0, lead) : []));
     const text = T.NDArray.int64(rows.flat(), [batch, c.textLength]);
-    const promptCodes = keep > 0 ? T.NDArray.int64((guided ? [...codes, ...codes] : codes).flat(), [batch, keep]) : null;
+    const promptCodes = lead > 0 ? T.NDArray.int64((guided ? [...codes, ...codes] : codes).flat(), [batch, lead]) : null;
     const first = await this.prefill(this.params, text, promptCodes as never);
 
     const length = sequenceLength(c);
@@ -60,20 +70,27 @@ export class DalleSampler {
     cache.write(0, first.kv);
     const kinds = layerMasks(c);
     let logits = first.logits;
-    for (let cell = keep; cell < cells; cell++) {
-      req.onLogits?.(cell, logits);
-      const drawn = this.draw(logits, n, guided ? req.guidance! : null, req, rng);
-      drawn.forEach((code, i) => codes[i]!.push(code));
-      req.onStep?.(cell + 1 - keep, cells - keep);
-      if (cell === cells - 1) break;
+    let drawnCells = 0;
+    for (let cell = lead; cell <= last; cell++) {
+      let next: number[];
+      if (known?.keep[cell]) {
+        next = known.codes.map((grid) => grid[cell]!);
+      } else {
+        req.onLogits?.(cell, logits);
+        next = this.draw(logits, n, guided ? req.guidance! : null, req, rng);
+        req.onStep?.(++drawnCells, toDraw);
+      }
+      next.forEach((code, i) => codes[i]!.push(code));
+      if (cell === last) break;
       // The code of `cell` enters at position T + cell + 1 and predicts cell + 1.
       const position = c.textLength + cell + 1;
       const keyMasks = kinds.map((kind) => new T.NDArray(maskRow(kind, position, length, c), [1, 1, 1, length], 'bool'));
-      const token = T.NDArray.int64(guided ? [...drawn, ...drawn] : drawn, [batch, 1]);
+      const token = T.NDArray.int64(guided ? [...next, ...next] : next, [batch, 1]);
       const out = await this.decode(this.params, token, T.NDArray.int64([cell + 1], []), cache.layers, keyMasks);
       cache.write(position, out.kv);
       logits = out.logits;
     }
+    if (known) codes.forEach((grid, i) => grid.push(...known.codes[i]!.slice(last + 1)));
     return codes;
   }
 
@@ -89,3 +106,15 @@ export class DalleSampler {
 }
 
 type Rng = T.Rng;
+
+function checkPrompt(known: { codes: number[][]; keep: readonly boolean[] }, n: number, cells: number): void {
+  if (known.codes.length !== n) throw new RangeError(`image prompt: ${known.codes.length} code grids for ${n} images`);
+  if (known.keep.length !== cells) throw new RangeError(`image prompt: a keep mask of ${known.keep.length} cells for a grid of ${cells}`);
+  if (!known.keep.includes(false)) throw new RangeError('image prompt: every cell is kept, so there is nothing to draw');
+  known.codes.forEach((grid, i) => {
+    if (grid.length !== cells) throw new RangeError(`image prompt: grid ${i} has ${grid.length} codes, not ${cells}`);
+  });
+}
+
+/** The paper's completion: the top `rows` rows of the grid given, the rest drawn. */
+export const keepTopRows = (rows: number, grid: number): boolean[] => Array.from({ length: grid * grid }, (_, cell) => cell < rows * grid);

@@ -113,15 +113,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; lo
   const perUpdate = opts.batchSize * opts.accumulate;
   if (trainIndices.length < perUpdate) throw new UserError(`${run.data}: ${trainIndices.length} training images, fewer than one update of ${perUpdate}`);
 
-  const trainer = new Trainer<DalleBatch>((p, b) => {
-    const l = dalleLoss(p, b, config);
-    return [l.loss, { text: l.text, image: l.image }];
-  }, initDalle(new T.Rng(opts.seed + 1), config), {
-    adamw: { beta1: 0.9, beta2: 0.96, eps: 1e-8, weightDecay: opts.weightDecay },
-    clipNorm: opts.clipNorm,
-    accumulate: opts.accumulate,
-    emaDecay: opts.emaDecay,
-  });
+  const trainer = dalleTrainer(config, opts, initDalle(new T.Rng(opts.seed + 1), config));
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   // Data order: a permutation per epoch fixed by the seed; step s takes the next `perUpdate` images.
@@ -203,4 +195,18 @@ export async function sampleGrid(c: DalleConfig, params: DalleParams, dvae: Dvae
     images: Array.from({ length: codes.length }, (_, i) => batchImage(rgb, i)),
     captions: captions.flatMap((cap) => Array.from({ length: perCaption }, () => cap)),
   };
+}
+
+/** The training step `dalle train` runs: the weighted text/image loss under AdamW with the paper's betas,
+ *  clipping, accumulation and EMA (the speed bench builds the same one). */
+export function dalleTrainer(config: DalleConfig, opts: Pick<z.infer<typeof DalleTrainSchema>, 'weightDecay' | 'clipNorm' | 'accumulate' | 'emaDecay'>, params: DalleParams): Trainer<DalleBatch> {
+  return new Trainer<DalleBatch>((p, b) => {
+    const l = dalleLoss(p, b, config);
+    return [l.loss, { text: l.text, image: l.image }];
+  }, params, {
+    adamw: { beta1: 0.9, beta2: 0.96, eps: 1e-8, weightDecay: opts.weightDecay },
+    clipNorm: opts.clipNorm,
+    accumulate: opts.accumulate,
+    emaDecay: opts.emaDecay,
+  });
 }

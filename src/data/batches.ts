@@ -37,24 +37,39 @@ export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed'
 
 /** All batches of one epoch, in order. */
 export function* iterateBatches(cache: ImageCache, options: BatchOptions): Generator<Batch> {
-  if (!(options.batchSize >= 1)) throw new RangeError(`batch size must be at least 1, got ${options.batchSize}`);
-  const order = epochOrder(cache, options);
-  const epoch = options.epoch ?? 0;
-  for (let start = 0; start < order.length; start += options.batchSize) {
-    const indices = order.slice(start, start + options.batchSize);
-    if (indices.length < options.batchSize && options.dropLast) break;
-    const images = cache.batch(indices);
-    const per = cache.width * cache.height * 3;
-    const captions: string[] = [];
-    indices.forEach((index, k) => {
-      const rng = Rng.stream(options.seed, 2, epoch, index);
-      const all = cache.items[index]!.captions;
-      captions.push(options.caption === 'first' ? all[0]! : all[rng.int(all.length)]!);
-      if (options.augment && (options.augment.randomResizedCrop || options.augment.hflip)) {
-        const view = { data: images.data.subarray(k * per, (k + 1) * per), shape: [cache.height, cache.width, 3] as [number, number, 3] };
-        view.data.set(augmentImage(view, options.augment, rng).data);
-      }
-    });
-    yield { images, captions, ids: indices.map((i) => cache.items[i]!.id), indices };
+  const order = epochOrder(cache, checked(options));
+  for (let b = 0; ; b++) {
+    const batch = batchFromOrder(cache, options, order, b);
+    if (!batch) return;
+    yield batch;
   }
+}
+
+/** Batch `b` of an epoch (as iterateBatches would yield it) without building the ones before it; null past the end. */
+export function batchOfEpoch(cache: ImageCache, options: BatchOptions, b: number): Batch | null {
+  return batchFromOrder(cache, options, epochOrder(cache, checked(options)), b);
+}
+
+function checked(options: BatchOptions): BatchOptions {
+  if (!(options.batchSize >= 1)) throw new RangeError(`batch size must be at least 1, got ${options.batchSize}`);
+  return options;
+}
+
+function batchFromOrder(cache: ImageCache, options: BatchOptions, order: readonly number[], b: number): Batch | null {
+  const epoch = options.epoch ?? 0;
+  const indices = order.slice(b * options.batchSize, (b + 1) * options.batchSize);
+  if (indices.length === 0 || (indices.length < options.batchSize && options.dropLast)) return null;
+  const images = cache.batch(indices);
+  const per = cache.width * cache.height * 3;
+  const captions: string[] = [];
+  indices.forEach((index, k) => {
+    const rng = Rng.stream(options.seed, 2, epoch, index);
+    const all = cache.items[index]!.captions;
+    captions.push(options.caption === 'first' ? all[0]! : all[rng.int(all.length)]!);
+    if (options.augment && (options.augment.randomResizedCrop || options.augment.hflip)) {
+      const view = { data: images.data.subarray(k * per, (k + 1) * per), shape: [cache.height, cache.width, 3] as [number, number, 3] };
+      view.data.set(augmentImage(view, options.augment, rng).data);
+    }
+  });
+  return { images, captions, ids: indices.map((i) => cache.items[i]!.id), indices };
 }

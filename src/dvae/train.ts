@@ -8,7 +8,7 @@ import { type RgbImage, batchImage, fromNchwFloat, toNchwFloat } from '../io/ima
 import { writeGrid } from '../io/grid.ts';
 import { type ImageCache } from '../data/cache.ts';
 import { ensureCache } from '../train/data.ts';
-import { iterateBatches } from '../data/batches.ts';
+import { batchOfEpoch } from '../data/batches.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { Trainer } from '../optim/trainer.ts';
@@ -109,14 +109,8 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss
 
   const g = gridSize(config);
   const stepsPerEpoch = Math.floor(trainCount / opts.batchSize);
-  const batchAt = (step: number) => {
-    const epoch = Math.floor(step / stepsPerEpoch);
-    const offset = step % stepsPerEpoch;
-    const it = iterateBatches(cache, { batchSize: opts.batchSize, seed: opts.seed, epoch, split: 'train', dropLast: true });
-    let b = it.next();
-    for (let i = 0; i < offset; i++) b = it.next();
-    return b.value!;
-  };
+  const batchAt = (step: number) =>
+    batchOfEpoch(cache, { batchSize: opts.batchSize, seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train', dropLast: true }, step % stepsPerEpoch)!;
 
   const sampleImages = fixedSampleBatch(cache, Math.min(8, cache.count));
   const reconstructor = makeReconstructor(config);

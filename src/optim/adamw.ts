@@ -15,7 +15,7 @@ export interface AdamWConfig {
 }
 
 export const defaultDecays = (path: string, shape: readonly number[]): boolean =>
-  shape.length >= 2 && !/(^|\.)(embed|emb|embedding|wte|wpe|pos_emb|tok_emb)[^.]*\./i.test(path);
+  shape.length >= 2 && !/(^|[._])(embed|emb|embedding|wte|wpe)[^.]*\./i.test(path);
 
 export interface AdamWState<W = NDArray> {
   m: unknown; // tree like the parameters

@@ -24,11 +24,20 @@ export interface OrtOptions {
   threads?: number;
 }
 
+/** DALLE_THREADS=n caps ONNX Runtime's threads per session (two jobs sharing a machine, or an embedder's budget). */
+function threadsFromEnv(): number | undefined {
+  const raw = process.env.DALLE_THREADS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`DALLE_THREADS must be a whole number ≥ 1, got "${raw}"`);
+  return n;
+}
+
 export async function createOrtExecutable(ort: Ort, model: Uint8Array, outputs: readonly { dtype: DType; shape: readonly number[] }[], options: OrtOptions = {}): Promise<Executable> {
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
-    intraOpNumThreads: options.threads ?? availableParallelism(),
+    intraOpNumThreads: options.threads ?? threadsFromEnv() ?? availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     // DALLE_ORT_PROFILE=prefix writes ONNX Runtime's per-node timing JSON (prefix_<date>.json) per session.
