@@ -10,19 +10,20 @@ dalle() { node bin/dalle.js "$@"; }
 mkdir -p "$RUN"
 
 # 1. The emoji corpus at 32 px (four styles; captions from emojibase/OpenMoji/Fluent names), and its cache.
-dalle data emoji --out "$RUN/emoji32" --size 32
-dalle data prepare --data "$RUN/emoji32" --size 32 --out "$RUN/emoji32-cache"
+# Steps whose output exists are skipped, so an interrupted recipe can be run again.
+[ -e "$RUN/emoji32" ] || dalle data emoji --out "$RUN/emoji32" --size 32
+[ -e "$RUN/emoji32-cache" ] || dalle data prepare --data "$RUN/emoji32" --size 32 --out "$RUN/emoji32-cache"
 
 # 2. A 2,048-token BPE on the training split's captions (held-out emoji excluded).
-dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 2048 --out "$RUN/tokenizer.json"
+[ -e "$RUN/tokenizer.json" ] || dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 2048 --out "$RUN/tokenizer.json"
 
 # 3. The dVAE: 32 px → 8×8 codes of 512.
-dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
-  --steps 1000 --batch 32 --lr 1e-3 --beta 1 --sample-every 250 --checkpoint-every 250 --seed 0
+[ -e "$RUN/vae/checkpoint" ] || dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
+  --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 1 --sample-every 500 --checkpoint-every 250 --seed 0
 
 # 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256.
 dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
-  --out "$RUN/dalle" --steps "${DALLE_STEPS:-1500}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0
+  --out "$RUN/dalle" --steps "${DALLE_STEPS:-2000}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0
 
 # 5. Export: float16 weights, config and tokenizer into models/default.
 dalle export --model "$RUN/dalle" --out "$MODEL" --dtype f16

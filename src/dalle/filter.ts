@@ -19,8 +19,8 @@ export function guide(cond: Float32Array, uncond: Float32Array, scale: number): 
 export function sampleLogits(row: Float32Array, f: SamplingFilter, rng: Rng): number {
   const n = row.length;
   if (f.temperature === 0) return argmaxOf(row);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
   const k = Math.min(f.topK && f.topK > 0 ? f.topK : n, n);
+  const order = topIndices(row, k);
   const max = row[order[0]!]!;
   const weights = new Float64Array(k);
   let total = 0;
@@ -42,6 +42,43 @@ export function sampleLogits(row: Float32Array, f: SamplingFilter, rng: Rng): nu
   let u = rng.next() * kept;
   for (let i = 0; i < keep; i++) if ((u -= weights[i]!) < 0) return order[i]!;
   return order[keep - 1]!;
+}
+
+/** Indices of the k largest entries, largest first (ties: lower index first). A k-entry heap instead of a
+ *  sort of the whole row: top-k 64 of an 8,192-code book looks at each logit once. */
+export function topIndices(row: Float32Array, k: number): number[] {
+  const n = row.length;
+  const ranksBefore = (a: number, b: number) => row[a]! > row[b]! || (row[a] === row[b] && a < b);
+  const byRank = (a: number, b: number) => (ranksBefore(a, b) ? -1 : ranksBefore(b, a) ? 1 : 0);
+  if (k >= n / 4) return Array.from({ length: n }, (_, i) => i).sort(byRank).slice(0, k);
+  // Min-heap by rank: heap[0] is the weakest of the k kept so far.
+  const heap: number[] = [];
+  const siftDown = (i: number) => {
+    for (;;) {
+      const [l, r] = [2 * i + 1, 2 * i + 2];
+      let worst = i;
+      if (l < heap.length && ranksBefore(heap[worst]!, heap[l]!)) worst = l;
+      if (r < heap.length && ranksBefore(heap[worst]!, heap[r]!)) worst = r;
+      if (worst === i) return;
+      [heap[i], heap[worst]] = [heap[worst]!, heap[i]!];
+      i = worst;
+    }
+  };
+  for (let i = 0; i < n; i++) {
+    if (heap.length < k) {
+      heap.push(i);
+      for (let j = heap.length - 1; j > 0; ) {
+        const parent = (j - 1) >> 1;
+        if (!ranksBefore(heap[parent]!, heap[j]!)) break;
+        [heap[parent], heap[j]] = [heap[j]!, heap[parent]!];
+        j = parent;
+      }
+    } else if (ranksBefore(i, heap[0]!)) {
+      heap[0] = i;
+      siftDown(0);
+    }
+  }
+  return heap.sort(byRank);
 }
 
 function argmaxOf(row: Float32Array): number {

@@ -68,14 +68,18 @@ export function attendCached(
   p: AttentionParams<Tensor>, x: Tensor, heads: number, cache: { k: Tensor; v: Tensor }, keyMask: Tensor,
 ): AttentionOutput {
   const [q, k1, v1] = projectQkv(p, x, heads);
-  const k = T.concat([cache.k, k1], 2);
-  const v = T.concat([cache.v, v1], 2);
   if (keyMask.rank !== 4 || keyMask.shape[3] !== cache.k.shape[2]) {
     throw new RangeError(`attendCached: keyMask ${keyMask} should be bool [B or 1, 1, 1, ${cache.k.shape[2]}]`);
   }
-  const self = T.expand(T.constant(T.NDArray.bool([1], [1, 1, 1, 1])), [keyMask.shape[0]!, 1, 1, 1]);
-  const mask = T.concat([keyMask, self], 3);
-  return { y: linear(p.proj, mergeHeads(attend(q, k, v, mask))), k: k1, v: v1 };
+  // The cache is never concatenated with the new key/value (that would copy all of it every step): the
+  // scores against the cache and against the token itself share one softmax, then split again.
+  const qs = T.mul(q, 1 / Math.sqrt(q.shape[3]!));
+  const cachedScores = T.where(keyMask, T.matmul(qs, T.mT(cache.k)), MASKED); // [B, heads, 1, L]
+  const selfScore = T.sum(T.mul(qs, k1), -1, true); // [B, heads, 1, 1]
+  const length = cache.k.shape[2]!;
+  const [toCache, toSelf] = T.split(T.softmax(T.concat([cachedScores, selfScore], 3), -1), [length, 1], 3) as [Tensor, Tensor];
+  const y = T.add(T.matmul(toCache, cache.v), T.mul(toSelf, v1));
+  return { y: linear(p.proj, mergeHeads(y)), k: k1, v: v1 };
 }
 
 /** Lower-triangular [T, T] mask: position i may attend to j ≤ i. */
