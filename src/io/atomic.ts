@@ -176,6 +176,7 @@ export async function replaceDirectoryAtomic(target: string, fill: (tempDir: str
   await recoverInterruptedReplace(target);
   const temp = siblingName(target, 'tmp');
   try {
+    await fs.mkdir(parent, { recursive: true }); // a run folder that nothing has created yet (e.g. --out new/run)
     await fs.mkdir(temp);
   } catch (err) {
     throw describeWriteError(temp, err);
