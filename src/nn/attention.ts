@@ -38,8 +38,11 @@ function mergeHeads(x: Tensor): Tensor {
 function projectQkv(p: AttentionParams<Tensor>, x: Tensor, heads: number): [Tensor, Tensor, Tensor] {
   const d = x.shape[2]!;
   if (d % heads) throw new RangeError(`attention: width ${d} does not divide into ${heads} heads`);
-  const [q, k, v] = T.split(linear(p.qkv, x), 3, 2) as [Tensor, Tensor, Tensor];
-  return [splitHeads(q, heads), splitHeads(k, heads), splitHeads(v, heads)];
+  // Three products with row blocks of the stacked weight rather than one product split three ways: slicing
+  // the [3·dim, dim] weight is cheap, where slicing the [B, T, 3·dim] activation copied it forward and padded
+  // each part back to full size in the gradient (5% of a DALL·E training step).
+  const part = (i: number) => linear({ weight: T.sliceAxis(p.qkv.weight, 0, i * d, (i + 1) * d), ...(p.qkv.bias && { bias: T.sliceAxis(p.qkv.bias, 0, i * d, (i + 1) * d) }) }, x);
+  return [splitHeads(part(0), heads), splitHeads(part(1), heads), splitHeads(part(2), heads)];
 }
 
 /** softmax(q kᵀ/√d, masked) v. `mask` broadcasts to [B, heads, Tq, Tk]. */
