@@ -1,15 +1,24 @@
-// dVAE training speed (issue #4): the `small` preset (64 px → 16×16 of 512) at batch 32, one compiled
-// AdamW step per batch, beside PyTorch running the same architecture and loss (bench/dvae_torch.py).
+// dVAE training speed (issue #4): the `small` preset (64 px → 16×16 of 512) and the shipped model's 32 px
+// config (scripts/default-model/dvae.json, 8×8 of 512) at batch 32, one compiled AdamW step per batch,
+// beside PyTorch running the same architecture and loss (bench/dvae_torch.py).
 import { availableParallelism } from 'node:os';
 import * as T from '../src/tensor/index.ts';
-import { DVAE_PRESETS, gridSize } from '../src/dvae/config.ts';
+import { readFileSync } from 'node:fs';
+import { DVAE_PRESETS, type DvaeConfig, DvaeConfigSchema, gridSize } from '../src/dvae/config.ts';
 import { initDvae } from '../src/dvae/model.ts';
 import { type DvaeBatch, dvaeLoss } from '../src/dvae/loss.ts';
 import { Trainer } from '../src/optim/trainer.ts';
 import { type Figure, median, runPython } from './support.ts';
 
 export async function dvaeFigures(): Promise<Figure[]> {
-  const c = DVAE_PRESETS.small!;
+  const shipped = DvaeConfigSchema.parse(JSON.parse(readFileSync(new URL('../scripts/default-model/dvae.json', import.meta.url), 'utf8')));
+  return [
+    await dvaeFigure('dvae small preset training step (64 px, batch 32)', DVAE_PRESETS.small!),
+    await dvaeFigure('dvae shipped-model config training step (32 px, batch 32)', shipped),
+  ];
+}
+
+async function dvaeFigure(name: string, c: DvaeConfig): Promise<Figure> {
   const rng = new T.Rng(0);
   const batch = 32;
   const g = gridSize(c);
@@ -25,8 +34,8 @@ export async function dvaeFigures(): Promise<Figure[]> {
     await trainer.trainStep(b as never, 1e-4);
     times.push(performance.now() - t0);
   }
-  const torch = runPython('bench/dvae_torch.py', [String(availableParallelism())]);
-  return [{ name: 'dvae small preset training step (64 px, batch 32)', value: batch / (median(times) / 1000), unit: 'img/s', ...(torch && { pytorch: torch.img_s as number }) }];
+  const torch = runPython('bench/dvae_torch.py', [String(availableParallelism()), JSON.stringify(c)]);
+  return { name, value: batch / (median(times) / 1000), unit: 'img/s', ...(torch && { pytorch: torch.img_s as number }) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

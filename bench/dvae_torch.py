@@ -1,7 +1,9 @@
 """PyTorch side of the dVAE speed comparison (bench/dvae.ts runs it in the same session): OpenAI's dVAE
-architecture (the module tree of tools/golden_dvae.py) at the `small` preset's sizes — 64 px, 3 groups of 1
-block, n_hid 64, n_init 64, K = 512 — trained with the same loss (Gumbel-softmax, logit-Laplace, KL to the
-uniform prior) and AdamW, batch 32. Prints one JSON line: {"img_s": ...}.
+architecture (the module tree of tools/dvae_reference.py) at a dalle-ts config's sizes — by default the
+`small` preset's, 64 px, 3 groups of 1 block, n_hid 64, n_init 64, K = 512; argv[2] may give another config
+as JSON (dalle-ts's field names) — trained with the same loss (Gumbel-softmax, logit-Laplace, KL to the
+uniform prior) and AdamW, batch 32. Usage: dvae_torch.py THREADS [CONFIG_JSON]. Prints one JSON line:
+{"img_s": ...}.
 """
 import json
 import os
@@ -15,9 +17,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tools'))
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 from dvae_reference import Decoder, Encoder  # noqa: E402
 
-EPS, K, SIZE, B = 0.1, 512, 64, 32
-enc = Encoder(64, 1, K, group_count=3)
-dec = Decoder(64, 64, 1, K, group_count=3)
+SMALL = {'imageSize': 64, 'groups': 3, 'blocksPerGroup': 1, 'hidden': 64, 'decoderInit': 64, 'vocab': 512, 'inputKernel': 7}
+C = {**SMALL, **(json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})}
+EPS, K, SIZE, B = 0.1, C['vocab'], C['imageSize'], 32
+enc = Encoder(C['hidden'], C['blocksPerGroup'], K, group_count=C['groups'], kin=C['inputKernel'])
+dec = Decoder(C['decoderInit'], C['hidden'], C['blocksPerGroup'], K, group_count=C['groups'])
 opt = torch.optim.AdamW(list(enc.parameters()) + list(dec.parameters()), lr=1e-4, weight_decay=1e-4)
 x = torch.rand(B, 3, SIZE, SIZE)
 

@@ -1,10 +1,14 @@
 // The shipped model (models/default): it loads, generates an image quickly from a fixed seed, and the same
-// seed gives the same image.
+// seed gives the same image; a reranker keeps the best candidates.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MODEL } from '../src/cli/dalle.ts';
 import { loadDalle } from '../src/dalle/load.ts';
-import { generate } from '../src/dalle/generate.ts';
+import { generate, writeGeneration } from '../src/dalle/generate.ts';
+import type { RgbImage } from '../src/io/images.ts';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 it('the shipped model generates one image from a fixed seed, the same twice', async () => {
   const t0 = performance.now();
@@ -20,4 +24,25 @@ it('the shipped model generates one image from a fixed seed, the same twice', as
   const values = new Set(a!.image.data);
   assert.ok(values.size > 16, `only ${values.size} distinct channel values`);
   assert.ok(seconds < 30, `loading and two generations took ${seconds.toFixed(1)} s`);
+});
+
+it('a reranker keeps the best k of each prompt\'s candidates, best first, and the record keeps the scores', async () => {
+  const model = await loadDalle(DEFAULT_MODEL);
+  const settings = { n: 4, seed: 3, temperature: 1, topK: 64, guidance: 1, batchSize: 4 };
+  const prompts = ['a red apple', 'a blue car'];
+  const brightness = (img: RgbImage) => img.data.reduce((a, b) => a + b, 0) / img.data.length;
+  const all = await generate(model, prompts, settings);
+  const kept = await generate(model, prompts, settings, { rerank: { keep: 2, score: async (_, images) => images.map(brightness) } });
+  assert.equal(kept.length, 4);
+  for (const prompt of prompts) {
+    const want = all.filter((g) => g.prompt === prompt).sort((a, b) => brightness(b.image) - brightness(a.image) || a.index - b.index).slice(0, 2);
+    const got = kept.filter((g) => g.prompt === prompt);
+    assert.deepEqual(got.map((g) => g.index), want.map((g) => g.index), prompt);
+    assert.deepEqual(got.map((g) => g.score), want.map((g) => brightness(g.image)));
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'dalle-rerank-'));
+  await writeGeneration(dir, model, kept, settings);
+  const record = JSON.parse(await readFile(join(dir, 'generation.json'), 'utf8'));
+  assert.deepEqual(record.images.map((i: { score: number }) => i.score), kept.map((g) => g.score));
+  await assert.rejects(generate(model, prompts, settings, { rerank: { keep: 1, score: async () => [1] } }), /1 scores for 4 images/);
 });

@@ -27,9 +27,21 @@ export interface GenerateSettings {
 
 export interface GeneratedImage {
   prompt: string;
+  /** Position among the prompt's candidates as drawn (kept after reranking). */
   index: number;
   seed: number;
   image: RgbImage;
+  /** The reranker's score, when one chose the images. */
+  score?: number;
+}
+
+/**
+ * Reranking, as the paper keeps the best of N samples by a contrastive model's score: every candidate of a
+ * prompt is scored (higher is better) and the best `keep` are returned, best first.
+ */
+export interface Reranker {
+  score(prompt: string, images: readonly RgbImage[]): Promise<number[]>;
+  keep: number;
 }
 
 export interface GenerateEvents {
@@ -37,6 +49,8 @@ export interface GenerateEvents {
   onTruncated?: (prompt: string, tokens: number, kept: number) => void;
   /** Cells sampled so far across the whole request. */
   onProgress?: (cellsDone: number, cellsTotal: number) => void;
+  /** Keep the best of each prompt's candidates by this scorer. */
+  rerank?: Reranker;
 }
 
 async function readSquareImage(path: string, what: string, size: number): Promise<RgbImage> {
@@ -116,7 +130,22 @@ export async function generate(model: DalleModel, prompts: readonly string[], s:
     const rgb = fromNchwFloat({ data: decoded.data as Float32Array, shape: decoded.shape as [number, 3, number, number] });
     batch.forEach((j, k) => out.push({ prompt: j.prompt, index: j.index, seed, image: batchImage(rgb, k) }));
   }
-  return out;
+  return events.rerank ? rerank(out, prompts, events.rerank) : out;
+}
+
+async function rerank(images: GeneratedImage[], prompts: readonly string[], r: Reranker): Promise<GeneratedImage[]> {
+  if (!Number.isInteger(r.keep) || r.keep < 1) throw new UserError(`reranking must keep at least one image per prompt, got ${r.keep}`);
+  const kept: GeneratedImage[] = [];
+  for (const prompt of new Set(prompts)) {
+    const candidates = images.filter((img) => img.prompt === prompt);
+    const scores = await r.score(prompt, candidates.map((c) => c.image));
+    if (scores.length !== candidates.length || scores.some((x) => !Number.isFinite(x))) {
+      throw new Error(`reranker: ${scores.length} scores for ${candidates.length} images of "${prompt}", or a score that is not a finite number`);
+    }
+    const order = candidates.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+    kept.push(...order.slice(0, r.keep).map((i) => ({ ...candidates[i]!, score: scores[i]! })));
+  }
+  return kept;
 }
 
 const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || 'prompt';
@@ -132,11 +161,14 @@ export async function writeGeneration(outDir: string, model: DalleModel, images:
   }
   const grid = join(outDir, 'grid.png');
   const size = model.dvae.config.imageSize;
-  await writeGrid(grid, images.map((i) => i.image), { columns: Math.min(s.n, 8), captions: images.map((i) => (i.index === 0 ? i.prompt : '')), scale: Math.max(1, Math.floor(128 / size)) });
+  // One row per prompt (its candidates, or the ones a reranker kept, best first), captioned on its first image.
+  const perPrompt = images.filter((img) => img.prompt === images[0]?.prompt).length;
+  const firstOfPrompt = (i: number) => i === 0 || images[i - 1]!.prompt !== images[i]!.prompt;
+  await writeGrid(grid, images.map((i) => i.image), { columns: Math.min(Math.max(perPrompt, 1), 8), captions: images.map((img, i) => (firstOfPrompt(i) ? img.prompt : '')), scale: Math.max(1, Math.floor(128 / size)) });
   const record = {
     model: model.dir,
     settings: s,
-    images: images.map((img, i) => ({ file: files[i], prompt: img.prompt, index: img.index, batchSeed: img.seed })),
+    images: images.map((img, i) => ({ file: files[i], prompt: img.prompt, index: img.index, batchSeed: img.seed, ...(img.score !== undefined && { score: img.score }) })),
   };
   await writeFileAtomic(join(outDir, 'generation.json'), JSON.stringify(record, null, 2) + '\n');
   return { grid, files };
