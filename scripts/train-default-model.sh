@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 RUN=${RUN:-runs/default}
 MODEL=models/default
 dalle() { node bin/dalle.js "$@"; }
+# A training step that was interrupted continues from its last checkpoint; a finished one returns at once.
+resume() { if [ -e "$1/checkpoint" ]; then echo --resume; fi; }
 mkdir -p "$RUN"
 
 # 1. The emoji corpus at 32 px (four styles; captions from emojibase/OpenMoji/Fluent names), and its cache.
-# Steps whose output exists are skipped, so an interrupted recipe can be run again.
+# Data steps whose output exists are skipped, so an interrupted recipe can be run again.
 [ -e "$RUN/emoji32" ] || dalle data emoji --out "$RUN/emoji32" --size 32
 [ -e "$RUN/emoji32-cache" ] || dalle data prepare --data "$RUN/emoji32" --size 32 --out "$RUN/emoji32-cache"
 
@@ -18,12 +20,12 @@ mkdir -p "$RUN"
 [ -e "$RUN/tokenizer.json" ] || dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 2048 --out "$RUN/tokenizer.json"
 
 # 3. The dVAE: 32 px → 8×8 codes of 512.
-[ -e "$RUN/vae/checkpoint" ] || dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
-  --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 1 --sample-every 500 --checkpoint-every 250 --seed 0
+dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
+  --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 1 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/vae")
 
 # 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256.
 dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
-  --out "$RUN/dalle" --steps "${DALLE_STEPS:-2000}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0
+  --out "$RUN/dalle" --steps "${DALLE_STEPS:-2000}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/dalle")
 
 # 5. Export: float16 weights, config and tokenizer into models/default.
 dalle export --model "$RUN/dalle" --out "$MODEL" --dtype f16
