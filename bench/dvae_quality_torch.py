@@ -176,6 +176,8 @@ class Rng:
         log, sqrt, cos, two_pi = math.log, math.sqrt, math.cos, 2 * math.pi
         for k in range(count):
             u = [0, 0, 0, 0]
+            # next_uint32's xoshiro step, inlined: the initial weights need ~10^5–10^6 draws, and a method
+            # call per draw makes pure Python several times slower.
             for q in range(4):  # two next() calls, two uint32 each
                 r = (s1 * 5) & M32
                 u[q] = ((((r << 7) | (r >> 25)) & M32) * 9) & M32
