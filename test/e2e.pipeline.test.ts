@@ -121,6 +121,8 @@ describe('pipeline on generated shapes', () => {
       (e: Error) => e instanceof UserError && /either --keep-rows R .* or --mask PNG/.test(e.message));
     await assert.rejects(dalle('generate', 'a cat', '--model', model, '--mask', join(dir, 'mask.png'), '--out', join(dir, 'x')), (e: Error) => e instanceof UserError && /--image-prompt/.test(e.message));
     await assert.rejects(dalle('generate', 'a cat', '--model', join(dir, 'vae')), (e: Error) => e instanceof UserError && /vae|DALL·E/.test(e.message));
+    await assert.rejects(dalle('train-vae', '--data', data, '--out', join(dir, 'v3'), '--config', 'tiny', '--tau-end', '0'),
+      (e: Error) => e instanceof UserError && /train-vae options: tauEnd/.test(e.message));
     await assert.rejects(dalle('train-vae', '--data', data, '--out', join(dir, 'v2'), '--config', 'huge'), (e: Error) => e instanceof UserError && /not a preset/.test(e.message));
   });
 });

@@ -1,7 +1,7 @@
 // Option parsers shared by the commands: each turns a bad value into a UserError naming the flag and value.
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
-import { UserError } from '../errors.ts';
+import { UserError, parseUserInput } from '../errors.ts';
 
 export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -19,11 +19,6 @@ export function numberOption(name: string, min = -Infinity, max = Infinity) {
   };
 }
 
-/** zod issues as one line each: `field: message`. */
-export function formatIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
-
 /** `--config NAME|file.json`: a preset by name, or a JSON file validated by the schema. */
 export function resolveConfig<C>(value: string, presets: Record<string, C>, schema: z.ZodType<C>, flag = '--config'): C {
   let raw: unknown;
@@ -37,9 +32,7 @@ export function resolveConfig<C>(value: string, presets: Record<string, C>, sche
   } else {
     throw new UserError(`${flag} ${value}: not a preset (${Object.keys(presets).join(', ')}) nor a .json file`);
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new UserError(`${flag} ${value}: ${formatIssues(parsed.error)}`);
-  return parsed.data;
+  return parseUserInput(schema, raw, `${flag} ${value}`);
 }
 
 export function seconds(start: number): string {

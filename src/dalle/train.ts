@@ -17,7 +17,7 @@ import { Trainer } from '../optim/trainer.ts';
 import { HalveOnPlateau, warmupCosine } from '../optim/schedule.ts';
 import * as T from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
-import { UserError } from '../errors.ts';
+import { UserError, parseUserInput } from '../errors.ts';
 import { Progress } from '../util/progress.ts';
 import { gridSize } from '../dvae/config.ts';
 import { type Dvae, loadDvae } from '../dvae/load.ts';
@@ -97,7 +97,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; lo
   } else {
     if (!run.config) throw new UserError('train: no config given');
     config = DalleConfigSchema.parse({ ...run.config, textVocab, imageVocab: dvae.config.vocab, grid: gridSize(dvae.config), vae: dvae.config });
-    opts = DalleTrainSchema.parse(run.options ?? {});
+    opts = parseUserInput(DalleTrainSchema, run.options ?? {}, 'train options');
     rng = new T.Rng(opts.seed);
   }
   if (config.textVocab !== textVocab) throw new UserError(`${run.tokenizer}: ${textVocab} tokens, the model was built for ${config.textVocab}`);

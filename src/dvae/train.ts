@@ -14,7 +14,7 @@ import type { Tensor } from '../tensor/index.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { cosineAnneal, warmupCosine } from '../optim/schedule.ts';
 import { Progress } from '../util/progress.ts';
-import { UserError } from '../errors.ts';
+import { UserError, parseUserInput } from '../errors.ts';
 import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, type TrainingState } from '../train/checkpoint.ts';
 import { type DvaeConfig, DvaeConfigSchema, gridSize } from './config.ts';
 import { type DvaeParams, codesToOneHot, decode, encode, initDvae, mapPixels, reconstruct } from './model.ts';
@@ -92,8 +92,8 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss
     rng = new T.Rng(resumeFrom.state.rng);
   } else {
     if (!run.config) throw new UserError('train-vae: no config given');
-    config = DvaeConfigSchema.parse(run.config);
-    opts = DvaeTrainSchema.parse(run.options ?? {});
+    config = parseUserInput(DvaeConfigSchema, run.config, 'train-vae config');
+    opts = parseUserInput(DvaeTrainSchema, run.options ?? {}, 'train-vae options');
     rng = new T.Rng(opts.seed);
   }
   const { cache } = await ensureCache(run.data, config.imageSize, run.out, log);
