@@ -1,8 +1,8 @@
 // DALL·E transformer training speed (issue #6): tokens/s of one training step of the `small` preset
 // (d=256, 8 layers, 8 heads, 32 caption + 256 image tokens = 288 per example) at batch 32 (`dalle train`'s
 // default --batch), beside PyTorch running the same model, loss and optimizer (bench/dalle_torch.py) in the
-// same session. The step is the one `dalle train` runs: src/optim/trainer.ts's Trainer over dalleLoss with
-// AdamW (β 0.9/0.96, weight decay 4.5e-2), clipping at norm 4 and the host-side EMA, all settings taken from
+// same session. The step is the one `dalle train` runs (src/dalle/train.ts's dalleTrainer: dalleLoss with
+// AdamW β 0.9/0.96, weight decay 4.5e-2, clipping at norm 4 and the host-side EMA), settings taken from
 // DalleTrainSchema's defaults; random captions (random length, then per-position padding) and image codes;
 // tokens/s = batch × 288 / median step time of 8 steps after 3 warm-up steps (the first compiles).
 // Before its figure it checks that PyTorch built the same model: parameter count, every parameter's name and
