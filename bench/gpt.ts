@@ -39,7 +39,10 @@ async function sampleTokensPerSecond(): Promise<number> {
     const last = T.reshape(T.sliceAxis(out.logits, 1, promptLen - 1, promptLen), [batch, config.vocab]);
     return { logits: last, kv: out.kv };
   });
-  const decode = T.compile((p: GptParams<Tensor>, token: Tensor, position: Tensor, caches: { k: Tensor; v: Tensor }[], keyMask: Tensor) =>
+  // The decode step has the weights baked in as constants, as the DALL·E sampler's does (packed once per
+  // session, not on every step).
+  const p = T.constants<GptParams<Tensor>>(params);
+  const decode = T.compile((token: Tensor, position: Tensor, caches: { k: Tensor; v: Tensor }[], keyMask: Tensor) =>
     gptDecode(p, token, position, caches, keyMask, config));
 
   const sampleFrom = (logits: T.NDArray): T.NDArray => {
@@ -70,7 +73,7 @@ async function sampleTokensPerSecond(): Promise<number> {
     const keyMask = new Uint8Array(config.context).fill(1, 0, promptLen);
     for (let i = 0; i < newTokens; i++) {
       const position = promptLen + i;
-      const out = await decode(params, token, T.NDArray.int64([position], []), cache.layers, new T.NDArray(keyMask, [1, 1, 1, config.context], 'bool'));
+      const out = await decode(token, T.NDArray.int64([position], []), cache.layers, new T.NDArray(keyMask, [1, 1, 1, config.context], 'bool'));
       cache.write(position, out.kv);
       keyMask[position] = 1;
       token = sampleFrom(out.logits);

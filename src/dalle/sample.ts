@@ -39,7 +39,11 @@ export class DalleSampler {
   constructor(readonly config: DalleConfig, readonly params: DalleParams) {
     const c = config;
     this.prefill = T.compile((p: DalleParams<Tensor>, text: Tensor, prompt: Tensor | null) => dallePrefill(p, text, prompt, c), { name: 'dalle_prefill' });
-    this.decode = T.compile((p: DalleParams<Tensor>, token: Tensor, cell: Tensor, caches: LayerKV[], keyMasks: Tensor[]) =>
+    // The decode step, run once per cell, has the weights baked in so that ONNX Runtime packs them once
+    // rather than on every step; the prefill runs once per sample and takes them as inputs (baking them
+    // there too would hold another packed copy, ~3× the weights, for no gain).
+    const p = T.constants<DalleParams<Tensor>>(params);
+    this.decode = T.compile((token: Tensor, cell: Tensor, caches: LayerKV[], keyMasks: Tensor[]) =>
       dalleDecodeStep(p, token, cell, caches, keyMasks, c), { name: 'dalle_decode' });
   }
 
@@ -86,7 +90,7 @@ export class DalleSampler {
       const position = c.textLength + cell + 1;
       const keyMasks = kinds.map((kind) => new T.NDArray(maskRow(kind, position, length, c), [1, 1, 1, length], 'bool'));
       const token = T.NDArray.int64(guided ? [...next, ...next] : next, [batch, 1]);
-      const out = await this.decode(this.params, token, T.NDArray.int64([cell + 1], []), cache.layers, keyMasks);
+      const out = await this.decode(token, T.NDArray.int64([cell + 1], []), cache.layers, keyMasks);
       cache.write(position, out.kv);
       logits = out.logits;
     }

@@ -4,7 +4,7 @@ export { Tensor, type TensorLike, constant, isTensor, placeholder } from './tens
 export { NDArray, isNDArray } from './ndarray.ts';
 export { type DType, DTYPES } from './dtype.ts';
 export { grad, valueAndGrad, vjp } from './autodiff.ts';
-export { compile, type Compiled, type CompileOptions, type Hosted } from './compile.ts';
+export { compile, constants, type Compiled, type CompileOptions, type Hosted } from './compile.ts';
 export { interpret } from './interpreter.ts';
 export { Rng } from './random.ts';
 export { flattenTree, unflattenTree, mapTree, type TreeDef } from './tree.ts';

@@ -18,6 +18,7 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
   const valueOf = new Map<number, string>();
   const int64Cache = new Map<string, string>();
   let fresh = 0;
+  const constantCache = new Map<string, string>();
 
   const ctx: LowerContext = {
     emit(opType, ins, attrs?: Record<string, OnnxAttr>, count = 1) {
@@ -36,8 +37,14 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
       return n;
     },
     constant(t) {
-      const n = `c${fresh++}`;
-      initializers.push({ ...t, name: n });
+      // Identical small constants (the ones-vector of every bias gradient's sum) share one initializer.
+      const key = t.raw.length <= 1 << 20 ? `${t.elem}:${t.dims.join('x')}:${Buffer.from(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength).toString('base64')}` : null;
+      let n = key === null ? undefined : constantCache.get(key);
+      if (!n) {
+        n = `c${fresh++}`;
+        initializers.push({ ...t, name: n });
+        if (key !== null) constantCache.set(key, n);
+      }
       return n;
     },
   };

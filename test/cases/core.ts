@@ -36,6 +36,9 @@ export const coreCases: OpCase[] = [
   { ops: ['stopGradient'], name: 'stopGradient', inputs: [{ shape: [3, 4] }], fn: (x) => T.add(T.stopGradient(x), 1), noGrad: true },
   { ops: ['sum'], name: 'sum axes keepdims', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.sum(x, [0, 2], true) },
   { ops: ['sum'], name: 'sum all', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.sum(x) },
+  // Leading axes lower to a product with a ones-vector (reduce.ts): with and without keepdims.
+  { ops: ['sum'], name: 'sum leading axes', inputs: [{ shape: [3, 4, 5] }], fn: (x) => T.sum(x, [0, 1]) },
+  { ops: ['sum'], name: 'sum leading axis keepdims', inputs: [{ shape: [6, 2, 3] }], fn: (x) => T.sum(x, 0, true) },
   { ops: ['sum'], name: 'sum int64', inputs: [{ shape: [3, 4], kind: 'int', high: 50 }], fn: (x) => T.sum(x, 1), noGrad: true },
   { ops: ['sum'], name: 'mean', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.mean(x, -1) },
   { ops: ['max'], name: 'max axis', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.max(x, 1) },

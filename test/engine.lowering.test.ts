@@ -1,0 +1,53 @@
+// Lowering choices that change which ONNX ops run, not what they compute: each is checked for its result
+// against the plain form and for the form it takes in the exported model.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as T from '../src/tensor/index.ts';
+import type { Tensor } from '../src/tensor/index.ts';
+
+/** Whether an op type's name appears in a model's bytes (ONNX stores op types as plain strings). */
+const mentions = (model: Uint8Array, opType: string): boolean => Buffer.from(model).includes(Buffer.from(opType));
+
+const maxDiff = (a: T.NDArray, b: T.NDArray): number => {
+  let m = 0;
+  for (let i = 0; i < a.size; i++) m = Math.max(m, Math.abs((a.data[i] as number) - (b.data[i] as number)));
+  return m;
+};
+
+describe('lowering', () => {
+  it('a float sum over leading axes runs as a product with ones and matches the sum', async () => {
+    const x = new T.Rng(3).randn([16, 12, 8]);
+    const lead = T.compile((a: Tensor) => T.sum(a, [0, 1]));
+    const trailing = T.compile((a: Tensor) => T.sum(a, [1, 2]));
+    assert.ok(mentions(lead.exportOnnx(x), 'MatMul') && !mentions(lead.exportOnnx(x), 'ReduceSum'));
+    assert.ok(mentions(trailing.exportOnnx(x), 'ReduceSum'), 'other axes keep ReduceSum');
+    const got = await lead(x);
+    const want = T.interpret([T.sum(T.constant(x), [0, 1])], new Map())[0]!;
+    assert.deepEqual(got.shape, [8]);
+    got.toNumbers().forEach((v, i) => assert.ok(Math.abs(v - want.data[i]!) < 1e-4, `column ${i}: ${v} vs ${want.data[i]}`));
+    const ints = T.compile((a: Tensor) => T.sum(a, 0));
+    assert.ok(mentions(ints.exportOnnx(T.NDArray.int64([1, 2, 3, 4], [2, 2])), 'ReduceSum'), 'int64 sums keep ReduceSum');
+  });
+
+  it('identical constants share one initializer', () => {
+    const big = T.NDArray.float32(new Float32Array(50_000).fill(0.5), [50_000]);
+    const once = T.compile((a: Tensor) => T.mul(a, T.constant(big)));
+    const twice = T.compile((a: Tensor) => T.add(T.mul(a, T.constant(big)), T.constant(big)));
+    const x = T.NDArray.zeros([50_000]);
+    const extra = twice.exportOnnx(x).length - once.exportOnnx(x).length;
+    assert.ok(extra < 1000, `the second copy of a 200 kB constant added ${extra} bytes`);
+  });
+
+  it('weights baked in with constants() give the same outputs as weights passed in', async () => {
+    const rng = new T.Rng(5);
+    const params = { w: rng.randn([8, 6]), b: rng.randn([6]) };
+    const x = rng.randn([4, 8]);
+    const layer = (p: { w: Tensor; b: Tensor }, a: Tensor) => T.add(T.matmul(a, p.w), p.b);
+    const passed = T.compile(layer);
+    const baked = T.constants<{ w: Tensor; b: Tensor }>(params);
+    const closed = T.compile((a: Tensor) => layer(baked, a));
+    assert.ok(maxDiff(await passed(params, x), await closed(x)) < 1e-6);
+    // The model is dropped once its session exists; exporting lowers it again, with the weights inside.
+    assert.ok(closed.exportOnnx(x).length > params.w.size * 4, 'the exported model holds the weights');
+  });
+});
