@@ -21,9 +21,9 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
   const constantCache = new Map<string, string>();
 
   const ctx: LowerContext = {
-    emit(opType, ins, attrs?: Record<string, OnnxAttr>, count = 1) {
+    emit(opType, ins, attrs?: Record<string, OnnxAttr>, count = 1, domain?: string) {
       const outs = Array.from({ length: count }, () => `v${fresh++}`);
-      nodes.push({ opType, inputs: ins, outputs: outs, ...(attrs && { attrs }) });
+      nodes.push({ opType, inputs: ins, outputs: outs, ...(attrs && { attrs }), ...(domain && { domain }) });
       return outs;
     },
     int64s(values, dims = [values.length]) {

@@ -158,6 +158,7 @@ function writeGraph(w: Writer, g: OnnxGraph): void {
 }
 
 export const ONNX_OPSET = 18;
+export const CONTRIB_DOMAIN = 'com.microsoft';
 const IR_VERSION = 8; // the IR version that goes with opset 18
 
 export function encodeModel(graph: OnnxGraph): Uint8Array {
@@ -169,5 +170,12 @@ export function encodeModel(graph: OnnxGraph): Uint8Array {
     m.string(1, '');
     m.int(2, ONNX_OPSET);
   });
+  // ONNX Runtime's contrib ops (a fused Gelu), where a node uses them.
+  if (graph.nodes.some((n) => n.domain === CONTRIB_DOMAIN)) {
+    w.message(8, (m) => {
+      m.string(1, CONTRIB_DOMAIN);
+      m.int(2, 1);
+    });
+  }
   return w.finish();
 }

@@ -11,8 +11,9 @@ export interface RefArray {
 }
 
 export interface LowerContext {
-  /** Emit one ONNX node; returns its output names (fresh unless given). */
-  emit(opType: string, inputs: readonly string[], attrs?: Record<string, OnnxAttr>, outputs?: number): string[];
+  /** Emit one ONNX node; returns its output names (fresh unless given). `domain`: an operator set other
+   *  than ONNX's own (CONTRIB_DOMAIN for ONNX Runtime's contrib ops). */
+  emit(opType: string, inputs: readonly string[], attrs?: Record<string, OnnxAttr>, outputs?: number, domain?: string): string[];
   /** An int64 initializer (deduplicated), e.g. for Reshape shapes and Slice starts. */
   int64s(values: readonly number[], dims?: readonly number[]): string;
   /** A float32 or other-typed scalar/array initializer. */
