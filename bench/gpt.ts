@@ -28,7 +28,7 @@ async function trainTokensPerSecond(): Promise<number> {
   return (batch * config.context) / (median(times) / 1000);
 }
 
-async function sampleTokensPerSecond(): Promise<number> {
+export async function sampleTokensPerSecond(): Promise<number> {
   const rng = new T.Rng(1);
   const params = initGpt(rng, config);
   const [batch, promptLen, newTokens] = [8, 32, 64];
