@@ -29,6 +29,17 @@ describe('lowering', () => {
     assert.ok(mentions(ints.exportOnnx(T.NDArray.int64([1, 2, 3, 4], [2, 2])), 'ReduceSum'), 'int64 sums keep ReduceSum');
   });
 
+  it('a transpose that moves only length-1 axes is a reshape, and reshapes of reshapes are one', async () => {
+    const x = new T.Rng(4).randn([2, 1, 3, 4]);
+    const moved = T.transpose(T.placeholder([2, 1, 3, 4], 'float32', 'x'), [0, 2, 1, 3]);
+    assert.equal(moved.op, 'reshape');
+    assert.equal(T.reshape(moved, [6, 4]).inputs[0]!.op, 'input', 'the two reshapes are one');
+    assert.equal(T.transpose(T.placeholder([2, 1, 3, 4], 'float32', 'x'), [0, 3, 1, 2]).op, 'transpose');
+    const got = await T.compile((a: Tensor) => T.transpose(a, [0, 2, 1, 3]))(x);
+    assert.deepEqual(got.shape, [2, 3, 1, 4]);
+    assert.deepEqual(got.toNumbers(), x.toNumbers(), 'the same elements in the same order');
+  });
+
   it('identical constants share one initializer', () => {
     const big = T.NDArray.float32(new Float32Array(50_000).fill(0.5), [50_000]);
     const once = T.compile((a: Tensor) => T.mul(a, T.constant(big)));

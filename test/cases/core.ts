@@ -55,6 +55,8 @@ export const coreCases: OpCase[] = [
   { ops: ['reshape'], name: 'reshape', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.reshape(x, [4, -1]) },
   { ops: ['reshape'], name: 'squeeze/unsqueeze', inputs: [{ shape: [2, 1, 3] }], fn: (x) => T.unsqueeze(T.squeeze(x, 1), -1) },
   { ops: ['transpose'], name: 'transpose', inputs: [{ shape: [2, 3, 4] }], fn: (x) => T.transpose(x, [2, 0, 1]) },
+  // Only length-1 axes move: traced as a reshape (shape.ts); a reshape of it stays one reshape.
+  { ops: ['reshape'], name: 'transpose of unit axes', inputs: [{ shape: [2, 1, 3, 4] }], fn: (x) => T.reshape(T.transpose(x, [0, 2, 1, 3]), [6, 4]) },
   { ops: ['expand'], name: 'expand', inputs: [{ shape: [3, 1] }], fn: (x) => T.expand(x, [2, 3, 4]) },
   { ops: ['slice'], name: 'slice start/end', inputs: [{ shape: [5, 6] }], fn: (x) => T.slice(x, [[1, 4], [-4, -1]]) },
   { ops: ['slice', 'sliceGrad'], name: 'slice steps', inputs: [{ shape: [7, 6] }], fn: (x) => T.slice(x, [[0, null, 3], [5, 0, -2]]) },

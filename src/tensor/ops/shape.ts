@@ -28,6 +28,8 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   const target = shape.map((d) => (d === -1 ? x.size / knownSize : d));
   if (sizeOf(target) !== x.size) throw new RangeError(`reshape: cannot reshape ${shapeStr(x.shape)} (${x.size} elements) to ${shapeStr(shape)}`);
   if (target.length === x.rank && target.every((d, i) => d === x.shape[i])) return x;
+  // A reshape of a reshape is one reshape (each is a node ONNX Runtime dispatches).
+  if (x.op === 'reshape') return reshape(x.inputs[0]!, target);
   return apply('reshape', [x], { shape: target });
 }
 
@@ -74,7 +76,12 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   if (p.length !== x.rank || new Set(p).size !== p.length) {
     throw new RangeError(`transpose: [${(perm ?? []).join(', ')}] is not a permutation of the ${x.rank} axes of ${shapeStr(x.shape)}`);
   }
-  return p.every((a, i) => a === i) ? x : apply('transpose', [x], { perm: p });
+  if (p.every((a, i) => a === i)) return x;
+  // A permutation that keeps the axes longer than 1 in their order moves no data (a decode step's
+  // [B, 1, heads, d] → [B, heads, 1, d]): a reshape, which needs no copy.
+  const moved = p.filter((a) => x.shape[a]! > 1);
+  if (moved.every((a, i) => i === 0 || a > moved[i - 1]!)) return reshape(x, p.map((a) => x.shape[a]!));
+  return apply('transpose', [x], { perm: p });
 }
 
 /** Swap the last two axes (matrix transpose over a batch). */
