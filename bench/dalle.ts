@@ -6,7 +6,8 @@
 // DalleTrainSchema's defaults; random captions (random length, then per-position padding) and image codes;
 // tokens/s = batch × 288 / median step time of 8 steps after 3 warm-up steps (the first compiles).
 // Before its figure it checks that PyTorch built the same model: parameter count, every parameter's name and
-// shape, which parameters decay, and a checksum of every layer's attention mask.
+// shape, which parameters decay, and a checksum of every layer's attention mask. Both sides compute row and
+// column layers grouped (src/dalle/masks.ts); a second PyTorch run computes them densely, for reference.
 //   npm run bench dalle                      (or node --import tsx bench/dalle.ts)
 //   node --import tsx bench/dalle.ts --quick (a shrunken preset, batch 4, 3 steps: checks the pair runs, in seconds)
 import { availableParallelism } from 'node:os';
@@ -50,15 +51,22 @@ export async function dalleFigures(opts: { quick?: boolean } = { quick: process.
   const tokS = (b * sequenceLength(c)) / (median(times) / 1000);
 
   const masks = layerMasks(c);
-  const torch = runPython('bench/dalle_torch.py', [String(availableParallelism()), JSON.stringify({
+  // PyTorch computes row and column layers as dalle-ts does (grouped: src/dalle/masks.ts), and once more
+  // densely over all 288 × 288 scores, as a plain masked_fill transformer would.
+  const pytorch = (attention: 'grouped' | 'dense') => runPython('bench/dalle_torch.py', [String(availableParallelism()), JSON.stringify({
     ...c, vae: undefined, masks, batch: b, warmup, steps, lr: train.lr, beta1: 0.9, beta2: 0.96, eps: 1e-8,
-    weightDecay: train.weightDecay, clipNorm: train.clipNorm, emaDecay: train.emaDecay,
+    weightDecay: train.weightDecay, clipNorm: train.clipNorm, emaDecay: train.emaDecay, attention,
   })]);
+  const torch = pytorch('grouped');
   if (torch) checkSameModel(c, params, torch);
+  const dense = torch && !opts.quick ? pytorch('dense') : null;
 
   const what = opts.quick ? 'dalle quick check (toy sizes, not a figure to record)' : 'dalle small preset training step (288 tokens, batch 32)';
-  console.log(`# ${what}: first-step loss dalle-ts ${loss0.toFixed(4)}${torch ? `, pytorch ${(torch.loss0 as number).toFixed(4)}` : ''}; masks ${masks.join(' ')}`);
-  return [{ name: what, value: tokS, unit: 'tok/s', ...(torch && { pytorch: torch.tok_s as number }) }];
+  console.log(`# ${what}: first-step loss dalle-ts ${loss0.toFixed(4)}${torch ? `, pytorch ${(torch.loss0 as number).toFixed(4)}` : ''}${dense ? `, pytorch dense ${(dense.loss0 as number).toFixed(4)}` : ''}; masks ${masks.join(' ')}`);
+  return [
+    { name: what, value: tokS, unit: 'tok/s', ...(torch && { pytorch: torch.tok_s as number }) },
+    ...(dense ? [{ name: `${what}, against PyTorch with dense attention`, value: tokS, unit: 'tok/s', pytorch: dense.tok_s as number }] : []),
+  ];
 }
 
 /** Throws unless PyTorch's model has the same parameters (names, shapes, weight decay) and the same masks. */

@@ -10,7 +10,9 @@ What it measures: training tokens/s (batch × sequence length / median step time
     cell each position predicts;
   - pre-LN blocks (x + attn(ln1 x), x + mlp(ln2 x)), GELU MLP of width mlpRatio·dim, attention by matmul +
     masked_fill + one softmax over text and image keys, under each layer's boolean mask built by the rule of
-    src/dalle/masks.ts (the paper's schedule: row, column when (i − 2) mod 4 = 0, convolutional last);
+    src/dalle/masks.ts (the paper's schedule: row, column when (i − 2) mod 4 = 0, convolutional last); row
+    and column layers computed as src/dalle/masks.ts's grouped attention does (each row's or column's image
+    queries against the caption keys and their own key blocks only), or densely with `"attention": "dense"`;
   - logits restricted by slicing the head (text positions → the text table's rows, image positions → the
     codebook's rows), cross-entropy normalised separately over text and image tokens, weighted 1/8 : 7/8;
   - AdamW (β 0.9/0.96, ε 1e-8, weight decay 4.5e-2 on the tensors that src/optim/adamw.ts's defaultDecays
@@ -21,6 +23,7 @@ below, and `masks` (one kind per layer). Prints one JSON line: tokens/s, the par
 parameter's name, shape and whether it decays, a checksum of each layer's mask, and the first
 step's loss, so that bench/dalle.ts can check that both sides built the same model.
 """
+import functools
 import json
 import math
 import re
@@ -37,7 +40,7 @@ torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 SMALL = dict(textLength=32, textVocab=4096, imageVocab=512, grid=16, dim=256, layers=8, heads=8, mlpRatio=4,
              convKernel=11, textLossWeight=1 / 8, imageLossWeight=7 / 8)
 RUN = dict(batch=32, warmup=3, steps=8, lr=1e-3, beta1=0.9, beta2=0.96, eps=1e-8, weightDecay=4.5e-2, clipNorm=4.0,
-           emaDecay=0.999)
+           emaDecay=0.999, attention='grouped')
 C = {**SMALL, **RUN, **(json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})}
 T_LEN, G, D, H = C['textLength'], C['grid'], C['dim'], C['heads']
 TEXT_TABLE = C['textVocab'] + T_LEN
@@ -63,18 +66,74 @@ def mask_matrix(kind, n):
     return (k <= q) & (always | image)
 
 
+def group_layout(kind):
+    """src/dalle/masks.ts's groupLayout: group g's i-th query position and its key slots (None: padding)."""
+    shared = list(range(T_LEN + 1))
+    at = lambda p: p if p < SEQ else None  # noqa: E731
+    if kind == 'row':
+        return (lambda r, i: T_LEN + r * G + i), (lambda r: shared + [at(T_LEN + r * G + j) for j in range(G)])
+    return ((lambda c, i: T_LEN + i * G + c),
+            (lambda c: shared + [at(T_LEN + j * G + c) for j in range(G)] + [at(T_LEN + 1 + j * G + c) for j in range(G)]))
+
+
+def group_bias(kind, mask):
+    """[groups, members, slots] additive bias: 0 where the dense mask allows the key, at its first slot only."""
+    query, keys = group_layout(kind)
+    slots = len(keys(0))
+    bias = torch.full((G, G, slots), float('-inf'))
+    for g in range(G):
+        ks = keys(g)
+        for i in range(G):
+            for j, k in enumerate(ks):
+                if k is not None and ks.index(k) == j and mask[query(g, i), k]:
+                    bias[g, i, j] = 0
+    return bias
+
+
+def grouped_attention(kind, bias, q, k, v):
+    """src/dalle/masks.ts's groupedAttention: q (scaled), k, v [B, H, SEQ, d] → [B, H, SEQ, d]."""
+    b, h, _, d = q.shape
+    n = N_IMAGE
+
+    def image(x, start):
+        part = x[:, :, start:start + n]
+        if part.shape[2] < n:
+            part = F.pad(part, (0, 0, 0, n - part.shape[2]))
+        rows = part.reshape(b, h, G, G, d)
+        return rows if kind == 'row' else rows.transpose(2, 3)
+
+    qi = image(q, T_LEN)
+    blocks = [(image(k, T_LEN), image(v, T_LEN))] + ([(image(k, T_LEN + 1), image(v, T_LEN + 1))] if kind == 'column' else [])
+    ks, vs = k[:, :, :T_LEN + 1], v[:, :, :T_LEN + 1]
+    shared = (qi.reshape(b, h, n, d) @ ks.transpose(-2, -1)).reshape(b, h, G, G, T_LEN + 1)
+    scores = torch.cat([shared] + [qi @ kb.transpose(-2, -1) for kb, _ in blocks], -1) + bias
+    parts = scores.softmax(-1).split([T_LEN + 1] + [G] * len(blocks), -1)
+    out = (parts[0].reshape(b, h, n, T_LEN + 1) @ vs).reshape(b, h, G, G, d)
+    for w, (_, vb) in zip(parts[1:], blocks):
+        out = out + w @ vb
+    image_out = (out if kind == 'row' else out.transpose(2, 3)).reshape(b, h, n, d)
+    qt, kt, vt = q[:, :, :T_LEN], k[:, :, :T_LEN], v[:, :, :T_LEN]
+    causal = torch.ones(T_LEN, T_LEN, dtype=torch.bool).tril()
+    text_out = (qt @ kt.transpose(-2, -1)).masked_fill(~causal, float('-inf')).softmax(-1) @ vt
+    return torch.cat([text_out, image_out], 2)
+
+
 class Attention(nn.Module):
     def __init__(self):
         super().__init__()
         self.qkv, self.proj = nn.Linear(D, 3 * D), nn.Linear(D, D)
 
     def forward(self, x, mask):
+        """`mask`: the dense [SEQ, SEQ] bool mask, or a function (q, k, v) → attended values."""
         b, n, _ = x.shape
         q, k, v = self.qkv(x).split(D, dim=2)
         q, k, v = (z.view(b, n, H, D // H).transpose(1, 2) for z in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(D // H)
-        att = att.masked_fill(~mask, float('-inf')).softmax(-1)
-        return self.proj((att @ v).transpose(1, 2).reshape(b, n, D))
+        q = q / math.sqrt(D // H)
+        if callable(mask):
+            y = mask(q, k, v)
+        else:
+            y = (q @ k.transpose(-2, -1)).masked_fill(~mask, float('-inf')).softmax(-1) @ v
+        return self.proj(y.transpose(1, 2).reshape(b, n, D))
 
 
 class Mlp(nn.Module):
@@ -108,6 +167,9 @@ class Dalle(nn.Module):
         self.ln_f = nn.LayerNorm(D)
         self.head = nn.Linear(D, TEXT_TABLE + C['imageVocab'], bias=False)
         self.masks = [mask_matrix(kind, SEQ) for kind in masks]
+        self.patterns = [
+            functools.partial(grouped_attention, kind, group_bias(kind, m)) if C['attention'] == 'grouped' and kind in ('row', 'column') else m
+            for kind, m in zip(masks, self.masks)]
         # GPT-2's initialisation, as src/nn/transformer.ts's initBlocks and model.ts's initDalle.
         for name, p in self.named_parameters():
             if p.ndim == 1:
@@ -124,8 +186,8 @@ class Dalle(nn.Module):
             self.text_emb(text) + self.text_pos_emb(torch.arange(T_LEN)),
             self.image_emb(image) + self.image_row_emb(cells // G) + self.image_col_emb(cells % G),
         ], 1)
-        for block, mask in zip(self.blocks, self.masks):
-            x = block(x, mask)
+        for block, pattern in zip(self.blocks, self.patterns):
+            x = block(x, pattern)
         h = self.ln_f(x)
         text_logits = F.linear(h[:, :T_LEN - 1], self.head.weight[:TEXT_TABLE])
         image_logits = F.linear(h[:, T_LEN:], self.head.weight[TEXT_TABLE:])

@@ -1,4 +1,5 @@
 // The DALL·E transformer: masks checked through gradients (no output depends on an input its mask hides),
+// the grouped row/column attention equal to the dense masked one (values and gradients),
 // per-position caption padding, the text/image loss weighting, the vocabulary restriction, the paper's
 // parameter count, cached decoding equal to the full forward pass for every mask type, and a tiny model
 // that overfits a few captioned code grids.
@@ -8,7 +9,7 @@ import * as T from '../src/tensor/index.ts';
 import type { Tensor } from '../src/tensor/index.ts';
 import { DALLE_PRESETS, DalleConfigSchema, type DalleConfig, type MaskKind, imageTokens, layerMasks, parameterCount, sequenceLength, textTableSize } from '../src/dalle/config.ts';
 import { type DalleParams, dalleHidden, dalleLoss, imageLogits, initDalle, imageInputTokens, textLogits } from '../src/dalle/model.ts';
-import { allowed } from '../src/dalle/masks.ts';
+import { allowed, groupBias, layerAttention, maskMatrix } from '../src/dalle/masks.ts';
 import { paddedCaption } from '../src/dalle/text.ts';
 import { DalleSampler } from '../src/dalle/sample.ts';
 import { Trainer } from '../src/optim/trainer.ts';
@@ -66,8 +67,8 @@ describe('DALL·E transformer', () => {
       const x = T.placeholder([1, len, c.dim], 'float32', 'x');
       // One block over free input embeddings: d out[q] / d in[k] must vanish where the mask forbids (q, k).
       const p = T.mapTree(params, T.isNDArray, (a) => T.constant(a)) as unknown as DalleParams<Tensor>;
-      const masks = [T.constant(new T.NDArray(Uint8Array.from({ length: len * len }, (_, i) => (allowed(kind, Math.floor(i / len), i % len, c) ? 1 : 0)), [len, len], 'bool'))];
-      const out = blocks(p.blocks, x, c.heads, masks).x;
+      // The attention dalleHidden uses (grouped for row and column layers), checked against `allowed`.
+      const out = blocks(p.blocks, x, c.heads, [layerAttention(kind, len, c)]).x;
       const xValue = new T.Rng(2).randn([1, len, c.dim]);
       for (let q = 0; q < len; q++) {
         const g = vjp(T.sum(T.sliceAxis(out, 1, q, q + 1)), [x])[0]!;
@@ -79,6 +80,31 @@ describe('DALL·E transformer', () => {
           assert.ok(norm < 1e-9, `${kind}: output ${q} depends on hidden input ${k} (|grad| ${norm})`);
         }
       }
+    });
+  }
+
+  for (const kind of ['row', 'column'] as const) {
+    it(`${kind} layers: the grouped attention equals the dense masked one, values and gradients`, () => {
+      const c = DalleConfigSchema.parse({ textLength: 3, textVocab: 10, imageVocab: 6, grid: 4, dim: 8, layers: 1, heads: 2, masks: [kind] });
+      const len = sequenceLength(c);
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => T.placeholder([2, 2, len, 4], 'float32', n)) as [Tensor, Tensor, Tensor];
+      const grouped = layerAttention(kind, len, c);
+      assert.equal(typeof grouped, 'function');
+      const bias = T.constant(new T.NDArray(Float32Array.from(maskMatrix(kind, len, c), (m) => (m ? 0 : -1e9)), [len, len]));
+      const dense = T.matmul(T.softmax(T.add(T.matmul(q, T.mT(k)), bias), -1), v);
+      const ours = (grouped as (q: Tensor, k: Tensor, v: Tensor) => Tensor)(q, k, v);
+      const rng = new T.Rng(9);
+      const feeds = new Map([q, k, v].map((x) => [x, rng.randn([2, 2, len, 4])] as const));
+      const weight = T.constant(rng.randn([2, 2, len, 4]));
+      const grads = (out: Tensor) => vjp(T.sum(T.mul(out, weight)), [q, k, v]);
+      const [a, ...ga] = interpret([dense, ...grads(dense)], feeds);
+      const [b, ...gb] = interpret([ours, ...grads(ours)], feeds);
+      assert.ok(relativeError(Float32Array.from(b!.data), Float32Array.from(a!.data)) < 1e-9, 'values');
+      ga.forEach((g, i) => assert.ok(relativeError(Float32Array.from(gb[i]!.data), Float32Array.from(g.data)) < 1e-6, `gradient ${'qkv'[i]}`));
+      // Every pair the mask allows has exactly one open slot: image queries' allowed keys, counted both ways.
+      const open = groupBias(kind, c).toNumbers().filter((x) => x === 0).length;
+      const allowedImagePairs = maskMatrix(kind, len, c).filter((m, i) => m && Math.floor(i / len) >= c.textLength).length;
+      assert.equal(open, allowedImagePairs);
     });
   }
 

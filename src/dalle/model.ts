@@ -12,7 +12,7 @@ import { type EmbeddingParams, type LayerNormParams, type LinearParams, initLaye
 import { embedding, layerNorm } from '../nn/layers.ts';
 import { type BlockParams, type BlockDropout, type LayerKV, blocks, blocksCached, initBlocks } from '../nn/transformer.ts';
 import { type DalleConfig, imageTokens, layerMasks, sequenceLength, textTableSize } from './config.ts';
-import { maskMatrix } from './masks.ts';
+import { layerAttention } from './masks.ts';
 
 export interface DalleParams<W = NDArray> {
   text_emb: EmbeddingParams<W>; // [textVocab + textLength, dim]: BPE tokens, then per-position padding tokens
@@ -60,8 +60,7 @@ export function dalleHidden(p: DalleParams<Tensor>, x: DalleInputs, c: DalleConf
   const text = T.add(embedding(p.text_emb, x.text), embedding(p.text_pos_emb, int64Range(0, t)));
   const image = imageInput(p, x.image, int64Range(0, n), c);
   const length = t + n;
-  const masks = layerMasks(c).map((kind) => T.constant(new T.NDArray(maskMatrix(kind, length, c), [length, length], 'bool')));
-  const out = blocks(p.blocks, T.concat([text, image], 1), c.heads, masks, drop);
+  const out = blocks(p.blocks, T.concat([text, image], 1), c.heads, layerMasks(c).map((kind) => layerAttention(kind, length, c)), drop);
   return { h: layerNorm(p.ln_f, out.x), kv: out.kv };
 }
 

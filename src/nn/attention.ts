@@ -17,7 +17,7 @@ export function initAttention(rng: Rng, dim: number): AttentionParams {
 }
 
 /** A large negative score for masked positions: finite, so a fully masked row gives no NaN. */
-const MASKED = -1e9;
+export const MASKED = -1e9;
 
 /** The mask as an additive bias (0 or MASKED). Adding it costs one broadcast Add, and its gradient is the
  *  identity, where a Where over the [B, heads, T, T] scores needed a broadcast select forward and another
@@ -51,10 +51,16 @@ function projectQkv(p: AttentionParams<Tensor>, x: Tensor, heads: number): [Tens
   return [splitHeads(part(0), heads), splitHeads(part(1), heads), splitHeads(part(2), heads)];
 }
 
-/** softmax(q kᵀ/√d, masked) v. `mask` broadcasts to [B, heads, Tq, Tk]. */
-function attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | undefined): Tensor {
-  const scale = 1 / Math.sqrt(q.shape[3]!);
-  let scores = T.matmul(T.mul(q, scale), T.mT(k));
+/** An attention computed another way than over the whole [T, T] score matrix (a sparse layout that only
+ *  scores the keys its mask can let through): q (already scaled by 1/√d), k, v [B, heads, T, d] → the
+ *  attended values [B, heads, T, d]. */
+export type AttendFn = (q: Tensor, k: Tensor, v: Tensor) => Tensor;
+
+/** softmax(q kᵀ/√d, masked) v. `mask` broadcasts to [B, heads, Tq, Tk], or is an AttendFn. */
+function attend(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | AttendFn | undefined): Tensor {
+  const qs = T.mul(q, 1 / Math.sqrt(q.shape[3]!));
+  if (typeof mask === 'function') return mask(qs, k, v);
+  let scores = T.matmul(qs, T.mT(k));
   if (mask) scores = T.add(scores, maskBias(mask));
   return T.matmul(T.softmax(scores, -1), v);
 }
@@ -66,8 +72,8 @@ export interface AttentionOutput {
 }
 
 /** Full-sequence attention. `mask` (bool, true = may attend) broadcasts to [B, heads, T, T]; a causal mask
- *  is `causalMask(T)`. */
-export function selfAttention(p: AttentionParams<Tensor>, x: Tensor, heads: number, mask?: Tensor): AttentionOutput {
+ *  is `causalMask(T)`. An AttendFn in its place computes the masked attention its own way. */
+export function selfAttention(p: AttentionParams<Tensor>, x: Tensor, heads: number, mask?: Tensor | AttendFn): AttentionOutput {
   const [q, k, v] = projectQkv(p, x, heads);
   return { y: linear(p.proj, mergeHeads(attend(q, k, v, mask))), k, v };
 }

@@ -3,7 +3,7 @@
 // prefill and the one-token pass used with a key-value cache in sampling.
 import * as T from '../tensor/index.ts';
 import type { NDArray, Rng, Tensor } from '../tensor/index.ts';
-import { type AttentionParams, attendCached, selfAttention } from './attention.ts';
+import { type AttendFn, type AttentionParams, attendCached, selfAttention } from './attention.ts';
 import { type LayerNormParams, type LinearParams, initLayerNorm } from './init.ts';
 import { type MlpParams, dropout, layerNorm, mlp } from './layers.ts';
 
@@ -39,9 +39,10 @@ export interface BlockDropout {
   p: number;
 }
 
-/** The whole stack over [B, T, dim]. `masks[i]` (bool, true = may attend) is layer i's attention mask. */
+/** The whole stack over [B, T, dim]. `masks[i]` (bool, true = may attend) is layer i's attention mask, or
+ *  an AttendFn that computes its masked attention another way. */
 export function blocks(
-  ps: readonly BlockParams<Tensor>[], x: Tensor, heads: number, masks: readonly (Tensor | undefined)[], drop?: readonly BlockDropout[],
+  ps: readonly BlockParams<Tensor>[], x: Tensor, heads: number, masks: readonly (Tensor | AttendFn | undefined)[], drop?: readonly BlockDropout[],
 ): { x: Tensor; kv: LayerKV[] } {
   const kv: LayerKV[] = [];
   ps.forEach((p, i) => {
