@@ -15,6 +15,7 @@ function defineUnary(
   f: (v: number) => number,
   grad?: (gy: Tensor, x: Tensor, y: Tensor) => Tensor,
   floatOnly = true,
+  domain?: string,
 ): void {
   defineOp<{}>({
     name,
@@ -22,7 +23,7 @@ function defineUnary(
       if (floatOnly && x!.dtype !== 'float32') throw new TypeError(`${name}: needs float32, got ${x!.dtype}${shapeStr(x!.shape)}`);
       return { shape: x!.shape, dtype: x!.dtype };
     },
-    lower: (ctx, [x]) => ctx.emit(onnx, [x!])[0]!,
+    lower: (ctx, [x]) => ctx.emit(onnx, [x!], undefined, 1, domain)[0]!,
     ...(grad && { grad: (gy: Tensor, node: Tensor) => [grad(gy, node.inputs[0]!, node)] }),
     ref: ([x]) => mapUnary(x!, f),
   });
@@ -59,24 +60,15 @@ export const square = (x: Tensor): Tensor => mul(x, x);
  *  Gelu kernel (one pass where the composed form took five; ONNX's own Gelu needs opset 20); backward,
  *  gy·(Φ(x) + x·φ(x)) in eleven passes, where differentiating the composed form took ten and the forward
  *  pattern could not be fused because the backward read its intermediates. */
-export const gelu = (x: Tensor): Tensor => apply('gelu', [x], {});
+defineUnary('gelu', 'Gelu', (v) => 0.5 * v * (1 + erfRef(v * Math.SQRT1_2)), (gy, x) => {
+  // With a = x/√2: Φ(x) = (1 + erf a)/2 and x·φ(x) = a·exp(−a²)/√π.
+  const a = mul(x, Math.SQRT1_2);
+  const cdf = add(mul(erf(a), 0.5), 0.5);
+  const xPdf = mul(mul(a, exp(neg(mul(a, a)))), 1 / Math.sqrt(Math.PI));
+  return mul(gy, add(cdf, xPdf));
+}, true, CONTRIB_DOMAIN);
 
-defineOp<{}>({
-  name: 'gelu',
-  infer([x]) {
-    if (x!.dtype !== 'float32') throw new TypeError(`gelu: needs float32, got ${x!.dtype}${shapeStr(x!.shape)}`);
-    return { shape: x!.shape, dtype: x!.dtype };
-  },
-  lower: (ctx, [x]) => ctx.emit('Gelu', [x!], undefined, 1, CONTRIB_DOMAIN)[0]!,
-  grad(gy, node) {
-    // With a = x/√2: Φ(x) = (1 + erf a)/2 and x·φ(x) = a·exp(−a²)/√π.
-    const a = mul(node.inputs[0]!, Math.SQRT1_2);
-    const cdf = add(mul(erf(a), 0.5), 0.5);
-    const xPdf = mul(mul(a, exp(neg(mul(a, a)))), 1 / Math.sqrt(Math.PI));
-    return [mul(gy, add(cdf, xPdf))];
-  },
-  ref: ([x]) => mapUnary(x!, (v) => 0.5 * v * (1 + erfRef(v * Math.SQRT1_2))),
-});
+export const gelu = (x: Tensor): Tensor => apply('gelu', [x], {});
 
 // ---- binary --------------------------------------------------------------------------------------------
 
