@@ -113,13 +113,13 @@ function groupedAttention(kind: 'row' | 'column', c: DalleConfig): AttendFn {
       return grouped(part.shape[2] === n ? part : T.concat([part, T.constant(T.NDArray.zeros([b, h, n - part.shape[2]!, d]))], 2));
     };
     const qi = image(q, t);
-    const blocks = kind === 'row' ? [[image(k, t), image(v, t)]] : [[image(k, t), image(v, t)], [image(k, t + 1), image(v, t + 1)]];
+    const blocks: [Tensor, Tensor][] = kind === 'row' ? [[image(k, t), image(v, t)]] : [[image(k, t), image(v, t)], [image(k, t + 1), image(v, t + 1)]];
     const [ks, vs] = [T.sliceAxis(k, 2, 0, t + 1), T.sliceAxis(v, 2, 0, t + 1)];
     const sharedScores = T.reshape(T.matmul(T.reshape(qi, [b, h, n, d]), T.mT(ks)), [b, h, g, g, t + 1]);
-    const scores = T.concat([sharedScores, ...blocks.map(([kb]) => T.matmul(qi, T.mT(kb!)))], 4);
+    const scores = T.concat([sharedScores, ...blocks.map(([kb]) => T.matmul(qi, T.mT(kb)))], 4);
     const weights = T.split(T.softmax(T.add(scores, bias), -1), [t + 1, ...blocks.map(() => g)], 4);
     let out = T.reshape(T.matmul(T.reshape(weights[0]!, [b, h, n, t + 1]), vs), [b, h, g, g, d]);
-    blocks.forEach(([, vb], i) => (out = T.add(out, T.matmul(weights[i + 1]!, vb!))));
+    blocks.forEach(([, vb], i) => (out = T.add(out, T.matmul(weights[i + 1]!, vb))));
     const imageOut = T.reshape(kind === 'row' ? out : T.transpose(out, [0, 1, 3, 2, 4]), [b, h, n, d]);
     // Caption queries see earlier caption keys only.
     const [qt, kt, vt] = [q, k, v].map((x) => T.sliceAxis(x, 2, 0, t)) as [Tensor, Tensor, Tensor];
