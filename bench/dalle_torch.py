@@ -90,8 +90,9 @@ def group_bias(kind, mask):
     return bias
 
 
-def grouped_attention(kind, bias, q, k, v):
-    """src/dalle/masks.ts's groupedAttention: q (scaled), k, v [B, H, SEQ, d] → [B, H, SEQ, d]."""
+def grouped_attention(kind, bias, text_mask, q, k, v):
+    """src/dalle/masks.ts's groupedAttention: q (scaled), k, v [B, H, SEQ, d] → [B, H, SEQ, d]; `text_mask` is
+    the layer mask's caption block, [T_LEN, T_LEN]."""
     b, h, _, d = q.shape
     n = N_IMAGE
 
@@ -113,8 +114,7 @@ def grouped_attention(kind, bias, q, k, v):
         out = out + w @ vb
     image_out = (out if kind == 'row' else out.transpose(2, 3)).reshape(b, h, n, d)
     qt, kt, vt = q[:, :, :T_LEN], k[:, :, :T_LEN], v[:, :, :T_LEN]
-    causal = torch.ones(T_LEN, T_LEN, dtype=torch.bool).tril()
-    text_out = (qt @ kt.transpose(-2, -1)).masked_fill(~causal, float('-inf')).softmax(-1) @ vt
+    text_out = (qt @ kt.transpose(-2, -1)).masked_fill(~text_mask, float('-inf')).softmax(-1) @ vt
     return torch.cat([text_out, image_out], 2)
 
 
@@ -168,7 +168,8 @@ class Dalle(nn.Module):
         self.head = nn.Linear(D, TEXT_TABLE + C['imageVocab'], bias=False)
         self.masks = [mask_matrix(kind, SEQ) for kind in masks]
         self.patterns = [
-            functools.partial(grouped_attention, kind, group_bias(kind, m)) if C['attention'] == 'grouped' and kind in ('row', 'column') else m
+            functools.partial(grouped_attention, kind, group_bias(kind, m), m[:T_LEN, :T_LEN])
+            if C['attention'] == 'grouped' and kind in ('row', 'column') else m
             for kind, m in zip(masks, self.masks)]
         # GPT-2's initialisation, as src/nn/transformer.ts's initBlocks and model.ts's initDalle.
         for name, p in self.named_parameters():

@@ -100,7 +100,8 @@ function groupedAttention(kind: 'row' | 'column', c: DalleConfig): AttendFn {
   const [t, g] = [c.textLength, c.grid];
   const n = g * g;
   const bias = T.constant(groupBias(kind, c));
-  const textBias = T.constant(T.NDArray.float32(Array.from({ length: t * t }, (_, i) => (i % t <= Math.floor(i / t) ? 0 : MASKED)), [t, t]));
+  // Caption queries see earlier caption keys only: the first T rows and columns of the layer's own mask.
+  const textBias = T.constant(new T.NDArray(Float32Array.from(maskMatrix(kind, t, c), (m) => (m ? 0 : MASKED)), [t, t]));
   return (q, k, v) => {
     const [b, h, , d] = q.shape as [number, number, number, number];
     // [B, H, n, d] in raster order → [B, H, groups, members, d] (a column group's members are strided).
@@ -121,7 +122,6 @@ function groupedAttention(kind: 'row' | 'column', c: DalleConfig): AttendFn {
     let out = T.reshape(T.matmul(T.reshape(weights[0]!, [b, h, n, t + 1]), vs), [b, h, g, g, d]);
     blocks.forEach(([, vb], i) => (out = T.add(out, T.matmul(weights[i + 1]!, vb))));
     const imageOut = T.reshape(kind === 'row' ? out : T.transpose(out, [0, 1, 3, 2, 4]), [b, h, n, d]);
-    // Caption queries see earlier caption keys only.
     const [qt, kt, vt] = [q, k, v].map((x) => T.sliceAxis(x, 2, 0, t)) as [Tensor, Tensor, Tensor];
     const textOut = T.matmul(T.softmax(T.add(T.matmul(qt, T.mT(kt)), textBias), -1), vt);
     return T.concat([textOut, imageOut], 2);
