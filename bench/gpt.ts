@@ -6,6 +6,7 @@ import * as T from '../src/tensor/index.ts';
 import type { Tensor } from '../src/tensor/index.ts';
 import { type GptConfig, type GptParams, gptDecode, gptForward, gptLoss, initGpt } from '../src/nn/gpt.ts';
 import { KVCache } from '../src/nn/kvcache.ts';
+import { sampleLogits } from '../src/dalle/filter.ts';
 import { Trainer } from '../src/optim/trainer.ts';
 import { type Figure, median, runPython } from './support.ts';
 
@@ -45,22 +46,12 @@ export async function sampleTokensPerSecond(): Promise<number> {
   const decode = T.compile((token: Tensor, position: Tensor, caches: { k: Tensor; v: Tensor }[], keyMask: Tensor) =>
     gptDecode(p, token, position, caches, keyMask, config));
 
+  // Draws with the sampler `dalle generate` uses (no filtering: PyTorch's side draws with multinomial).
   const sampleFrom = (logits: T.NDArray): T.NDArray => {
     const v = config.vocab;
     const data = logits.data as Float32Array;
-    const out = new BigInt64Array(batch);
-    for (let b = 0; b < batch; b++) {
-      const row = data.subarray(b * v, (b + 1) * v);
-      let m = -Infinity;
-      for (const x of row) m = Math.max(m, x);
-      let z = 0;
-      for (const x of row) z += Math.exp(x - m);
-      let u = rng.next() * z;
-      let k = 0;
-      for (; k < v - 1; k++) if ((u -= Math.exp(row[k]! - m)) <= 0) break;
-      out[b] = BigInt(k);
-    }
-    return new T.NDArray(out, [batch, 1]);
+    const drawn = Array.from({ length: batch }, (_, b) => sampleLogits(data.subarray(b * v, (b + 1) * v), { temperature: 1 }, rng));
+    return T.NDArray.int64(drawn, [batch, 1]);
   };
 
   const run = async (): Promise<number> => {

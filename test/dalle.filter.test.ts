@@ -33,10 +33,10 @@ describe('sampling filters', () => {
     const logits = [1, 0.5, 0, -0.5, -1, -3];
     const row = rowOf(logits);
     const draws = 40_000;
-    const frequencies = (f: Parameters<typeof sampleLogits>[1]) => {
+    const frequencies = (f: Parameters<typeof sampleLogits>[1], from = row) => {
       const rng = new T.Rng(5);
       const counts = new Array(logits.length).fill(0);
-      for (let i = 0; i < draws; i++) counts[sampleLogits(row, f, rng)]++;
+      for (let i = 0; i < draws; i++) counts[sampleLogits(from, f, rng)]++;
       return counts.map((c) => c / draws);
     };
     const softmax = (xs: number[], t: number) => {
@@ -50,6 +50,11 @@ describe('sampling filters', () => {
     close(frequencies({ temperature: 0.5 }), softmax(logits, 0.5), 'temperature 0.5');
     const top3 = softmax(logits.slice(0, 3), 1);
     close(frequencies({ temperature: 1, topK: 3 }), [...top3, 0, 0, 0], 'top-k 3');
+    // The same logits out of order: unfiltered draws (no ranking) and filtered ones (ranked) map to indices alike.
+    const order = [4, 1, 5, 0, 3, 2];
+    const shuffled = rowOf(order.map((i) => logits[i]!));
+    close(frequencies({ temperature: 1 }, shuffled), order.map((i) => softmax(logits, 1)[i]!), 'shuffled, temperature 1');
+    close(frequencies({ temperature: 1, topK: 3 }, shuffled), order.map((i) => (i < 3 ? top3[i]! : 0)), 'shuffled, top-k 3');
     // p(0) ≈ 0.43 < 0.5 ≤ p(0) + p(1) ≈ 0.68: the nucleus is the first two codes.
     const p = softmax(logits, 1);
     assert.ok(p[0]! < 0.5 && p[0]! + p[1]! >= 0.5);

@@ -20,6 +20,7 @@ export function sampleLogits(row: Float32Array, f: SamplingFilter, rng: Rng): nu
   const n = row.length;
   if (f.temperature === 0) return argmaxOf(row);
   const k = Math.min(f.topK && f.topK > 0 ? f.topK : n, n);
+  if (k === n && !(f.topP !== undefined && f.topP < 1)) return drawFromAll(row, f.temperature, rng);
   const order = topIndices(row, k);
   const max = row[order[0]!]!;
   const weights = new Float64Array(k);
@@ -42,6 +43,24 @@ export function sampleLogits(row: Float32Array, f: SamplingFilter, rng: Rng): nu
   let u = rng.next() * kept;
   for (let i = 0; i < keep; i++) if ((u -= weights[i]!) < 0) return order[i]!;
   return order[keep - 1]!;
+}
+
+/** A draw from softmax(row / temperature) over every entry: with nothing filtered there is no ranking to
+ *  do, so no sort (which cost more than the decode step's arithmetic on a GPT's vocabulary). */
+function drawFromAll(row: Float32Array, temperature: number, rng: Rng): number {
+  let max = -Infinity;
+  for (const x of row) if (x > max) max = x;
+  const weights = new Float64Array(row.length);
+  let total = 0;
+  for (let i = 0; i < row.length; i++) total += weights[i] = Math.exp((row[i]! - max) / temperature);
+  let u = rng.next() * total;
+  let last = 0;
+  for (let i = 0; i < row.length; i++) {
+    if (weights[i]! === 0) continue;
+    if ((u -= weights[i]!) < 0) return i;
+    last = i;
+  }
+  return last; // rounding left u ≥ 0 after the last entry: the last entry that can be drawn
 }
 
 /** Indices of the k largest entries, largest first (ties: lower index first). A k-entry heap instead of a

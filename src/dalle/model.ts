@@ -117,8 +117,7 @@ export function dallePrefill(p: DalleParams<Tensor>, text: Tensor, prompt: Tenso
 export function dalleDecodeStep(
   p: DalleParams<Tensor>, token: Tensor, cell: Tensor, caches: readonly LayerKV[], keyMasks: readonly Tensor[], c: DalleConfig,
 ): { logits: Tensor; kv: LayerKV[] } {
-  const b = token.shape[0]!;
-  const x = imageInput(p, token, T.reshape(cell, [1]), c);
+  const x = imageInput(p, T.reshape(token, [token.shape[0]!]), T.reshape(cell, [1]), c);
   const out = blocksCached(p.blocks, x, c.heads, caches, keyMasks);
-  return { logits: T.reshape(imageLogits(p, layerNorm(p.ln_f, out.x), c), [b, c.imageVocab]), kv: out.kv };
+  return { logits: imageLogits(p, layerNorm(p.ln_f, out.x), c), kv: out.kv };
 }

@@ -79,27 +79,42 @@ export function selfAttention(p: AttentionParams<Tensor>, x: Tensor, heads: numb
 }
 
 /** One new token per sequence against a fixed-length cache of `L` earlier positions.
- *  x: [B, 1, dim]; cache k, v: [B, heads, L, dim/heads] (host-owned, fed without copying); keyMask: bool
+ *  x: [B, dim]; cache k, v: [B, heads, L, dim/heads] (host-owned, fed without copying); keyMask: bool
  *  broadcasting to [B, 1, 1, L], which cached positions this token may attend to (positions not yet written
- *  must be false). The token always attends to itself. Returns the output and this token's own key and
- *  value ([B, heads, 1, dim/heads]), which the caller writes into its cache: only one position crosses
- *  back to the host per step, and one compiled step serves every position. */
+ *  must be false). The token always attends to itself. Returns the output [B, dim] and this token's own key
+ *  and value ([B, heads, 1, dim/heads]), which the caller writes into its cache: only one position crosses
+ *  back to the host per step, and one compiled step serves every position.
+ *  A decode step is a few rows, so its cost is the number of kernels, not their arithmetic: the token stays
+ *  two-dimensional (no reshapes around each product), q, k and v come out of one product and one reshape,
+ *  and with baked weights the 1/√d scale is folded into the query rows once at session creation. */
 export function attendCached(
   p: AttentionParams<Tensor>, x: Tensor, heads: number, cache: { k: Tensor; v: Tensor }, keyMask: Tensor,
 ): AttentionOutput {
-  const [q, k1, v1] = projectQkv(p, x, heads);
-  if (keyMask.rank !== 4 || keyMask.shape[3] !== cache.k.shape[2]) {
-    throw new RangeError(`attendCached: keyMask ${keyMask} should be bool [B or 1, 1, 1, ${cache.k.shape[2]}]`);
+  const [b, d] = x.shape as [number, number];
+  const [, , length, headDim] = cache.k.shape as [number, number, number, number];
+  if (x.rank !== 2 || d !== heads * headDim) throw new RangeError(`attendCached: x ${x} should be [B, ${heads * headDim}]`);
+  if (keyMask.rank !== 4 || keyMask.shape[3] !== length) {
+    throw new RangeError(`attendCached: keyMask ${keyMask} should be bool [B or 1, 1, 1, ${length}]`);
   }
+  const scale = 1 / Math.sqrt(headDim);
+  const folded = p.qkv.weight.op === 'const';
+  const qkv = folded ? linear(scaleQueryRows(p.qkv, d, scale), x) : linear(p.qkv, x);
+  const [q, k1, v1] = T.split(T.reshape(qkv, [b, 3 * heads, 1, headDim]), [heads, heads, heads], 1) as [Tensor, Tensor, Tensor];
+  const qs = folded ? q : T.mul(q, scale);
   // The cache is never concatenated with the new key/value (that would copy all of it every step): the
   // scores against the cache and against the token itself share one softmax, then split again.
-  const qs = T.mul(q, 1 / Math.sqrt(q.shape[3]!));
   const cachedScores = T.add(T.matmul(qs, T.mT(cache.k)), maskBias(keyMask)); // [B, heads, 1, L]
   const selfScore = T.sum(T.mul(qs, k1), -1, true); // [B, heads, 1, 1]
-  const length = cache.k.shape[2]!;
   const [toCache, toSelf] = T.split(T.softmax(T.concat([cachedScores, selfScore], 3), -1), [length, 1], 3) as [Tensor, Tensor];
   const y = T.add(T.matmul(toCache, cache.v), T.mul(toSelf, v1));
-  return { y: linear(p.proj, mergeHeads(y)), k: k1, v: v1 };
+  return { y: linear(p.proj, T.reshape(y, [b, d])), k: k1, v: v1 };
+}
+
+/** The stacked q/k/v projection with its query rows (and bias) multiplied by `scale`: on baked weights
+ *  ONNX Runtime folds this into the initializer, so the scores need no multiply per step. */
+function scaleQueryRows(p: LinearParams<Tensor>, d: number, scale: number): LinearParams<Tensor> {
+  const rows = (w: Tensor) => T.concat([T.mul(T.sliceAxis(w, 0, 0, d), scale), T.sliceAxis(w, 0, d, 3 * d)], 0);
+  return { weight: rows(p.weight), ...(p.bias && { bias: rows(p.bias) }) };
 }
 
 /** Lower-triangular [T, T] mask: position i may attend to j ≤ i. */

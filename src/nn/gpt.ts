@@ -58,7 +58,7 @@ export function gptLoss(p: GptParams<Tensor>, ids: Tensor, c: GptConfig): Tensor
 export function gptDecode(
   p: GptParams<Tensor>, token: Tensor, position: Tensor, caches: readonly LayerKV[], keyMask: Tensor, c: GptConfig,
 ): { logits: Tensor; kv: LayerKV[] } {
-  const x = T.add(embedding(p.wte, token), embedding(p.wpe, T.reshape(position, [1])));
+  const x = T.add(embedding(p.wte, T.reshape(token, [token.shape[0]!])), embedding(p.wpe, T.reshape(position, [1])));
   const out = blocksCached(p.blocks, x, c.heads, caches, p.blocks.map(() => keyMask));
-  return { logits: T.reshape(linear(p.head, layerNorm(p.ln_f, out.x)), [token.shape[0]!, c.vocab]), kv: out.kv };
+  return { logits: linear(p.head, layerNorm(p.ln_f, out.x)), kv: out.kv };
 }

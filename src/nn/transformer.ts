@@ -54,7 +54,7 @@ export function blocks(
   return { x, kv };
 }
 
-/** The stack for one new token per sequence, x: [B, 1, dim], against per-layer caches of L positions.
+/** The stack for one new token per sequence, x: [B, dim], against per-layer caches of L positions.
  *  `keyMasks[i]` (bool [B or 1, 1, 1, L]) says which cached positions layer i's token may attend to. */
 export function blocksCached(
   ps: readonly BlockParams<Tensor>[], x: Tensor, heads: number, caches: readonly LayerKV[], keyMasks: readonly Tensor[],
