@@ -108,6 +108,24 @@ describe('pipeline on generated shapes', () => {
     await dalle('export', '--model', model, '--out', join(dir, 'exported'));
     await dalle('generate', 'a star', '--model', join(dir, 'exported'), '--n', '1', '--out', join(dir, 'g5'));
     assert.ok(existsSync(join(dir, 'g5', 'a-star-000.png')));
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'exported', 'sampling.json'), 'utf8')), { temperature: 1, topK: 0, topP: 1, guidance: 1 });
+  });
+
+  it('export records sampling settings that generate uses when none are given, and flags override them', async () => {
+    const exported = join(dir, 'greedy');
+    await dalle('export', '--model', join(dir, 'dalle'), '--out', exported, '--temperature', '0', '--top-k', '16', '--guidance', '1.5');
+    assert.deepEqual(JSON.parse(readFileSync(join(exported, 'sampling.json'), 'utf8')), { temperature: 0, topK: 16, topP: 1, guidance: 1.5 });
+    const settingsOf = async (out: string, ...flags: string[]) => {
+      await dalle('generate', 'a star', '--model', exported, '--n', '2', '--batch', '1', '--out', join(dir, out), ...flags);
+      return JSON.parse(readFileSync(join(dir, out, 'generation.json'), 'utf8')).settings;
+    };
+    assert.deepEqual(await settingsOf('d1'), { n: 2, seed: 0, temperature: 0, guidance: 1.5, batchSize: 1, topK: 16 });
+    // Greedy from the model's defaults: both batches (different seeds) draw the same image.
+    assert.ok(readFileSync(join(dir, 'd1', 'a-star-000.png')).equals(readFileSync(join(dir, 'd1', 'a-star-001.png'))));
+    assert.deepEqual(await settingsOf('d2', '--temperature', '0.5', '--top-k', '0'), { n: 2, seed: 0, temperature: 0.5, guidance: 1.5, batchSize: 1 });
+    writeFileSync(join(exported, 'sampling.json'), JSON.stringify({ temperature: -1, topk: 3 }));
+    await assert.rejects(dalle('generate', 'a star', '--model', exported, '--out', join(dir, 'x')),
+      (e: Error) => e instanceof UserError && /sampling\.json: .*temperature: .*>=0/.test(e.message) && /topk/.test(e.message));
   });
 
   it('answers user mistakes with one clear message', async () => {

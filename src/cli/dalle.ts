@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { DALLE_PRESETS, DalleConfigFields, type DalleConfig } from '../dalle/config.ts';
 import { trainDalle } from '../dalle/train.ts';
 import { Examples, makeEvaluator, validationNll } from '../dalle/eval.ts';
-import { exportModel, loadDalle } from '../dalle/load.ts';
+import { type SamplingDefaults, exportModel, loadDalle } from '../dalle/load.ts';
 import { generate, writeGeneration, type GenerateSettings } from '../dalle/generate.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
@@ -17,6 +17,20 @@ import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
+
+/** The sampling settings, as `generate` takes them and `export` records them in sampling.json; one left
+ *  out comes from the model (`samplingFrom`). */
+function withSamplingOptions(command: Command, defaultsFrom: string): Command {
+  return command
+    .option('--temperature <t>', `softmax temperature (0: greedy; default: ${defaultsFrom}, else 1)`, numberOption('--temperature', 0, 10))
+    .option('--top-k <k>', `sample among the k most likely codes (0: all; default: ${defaultsFrom}, else 0)`, intOption('--top-k', 0))
+    .option('--top-p <p>', `sample within this probability mass (default: ${defaultsFrom}, else 1)`, numberOption('--top-p', 0, 1))
+    .option('--guidance <s>', `classifier-free guidance scale (1: none; default: ${defaultsFrom}, else 1)`, numberOption('--guidance', 0, 100));
+}
+
+function samplingFrom(o: Partial<SamplingDefaults>, model: SamplingDefaults): SamplingDefaults {
+  return { temperature: o.temperature ?? model.temperature, topK: o.topK ?? model.topK, topP: o.topP ?? model.topP, guidance: o.guidance ?? model.guidance };
+}
 
 export function registerDalleCommands(program: Command): void {
   program
@@ -48,7 +62,7 @@ export function registerDalleCommands(program: Command): void {
       console.log(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${join(o.out, 'checkpoint')}`);
     });
 
-  program
+  const generateCommand = program
     .command('generate')
     .description('generate images from a prompt (or several, with --prompts)')
     .argument('[prompt]', 'what the image should show')
@@ -56,15 +70,12 @@ export function registerDalleCommands(program: Command): void {
     .option('--prompts <file>', 'a text file with one prompt per line')
     .option('--n <count>', 'images per prompt', intOption('--n', 1, 4096), 8)
     .option('--seed <n>', 'seed: the same seed and settings give the same images', intOption('--seed', 0), 0)
-    .option('--temperature <t>', 'softmax temperature (0: greedy)', numberOption('--temperature', 0, 10), 1)
-    .option('--top-k <k>', 'sample among the k most likely codes (0: all)', intOption('--top-k', 0), 0)
-    .option('--top-p <p>', 'sample within this probability mass', numberOption('--top-p', 0, 1), 1)
-    .option('--guidance <s>', 'classifier-free guidance scale (1: none)', numberOption('--guidance', 0, 100), 1)
     .option('--batch <n>', 'images sampled at once', intOption('--batch', 1, 512), 8)
     .option('--image-prompt <png>', 'complete this image: keep part of its codes (--keep-rows or --mask), sample the rest')
     .option('--keep-rows <r>', 'rows of the image prompt\'s code grid to keep', intOption('--keep-rows', 1))
     .option('--mask <png>', 'with --image-prompt: redraw the white parts of this mask, keep the dark parts')
-    .option('--out <dir>', 'output folder', 'generated')
+    .option('--out <dir>', 'output folder', 'generated');
+  withSamplingOptions(generateCommand, "the model's sampling.json")
     .action(async (prompt: string | undefined, o) => {
       const start = performance.now();
       const prompts = o.prompts ? readPrompts(o.prompts) : prompt !== undefined ? [prompt] : [];
@@ -74,9 +85,10 @@ export function registerDalleCommands(program: Command): void {
       const modelDir = o.model ?? DEFAULT_MODEL;
       if (!o.model && !existsSync(join(modelDir, 'config.json'))) throw new UserError(`no shipped model at ${modelDir}; train one (see README) and pass --model`);
       const model = await loadDalle(modelDir);
+      const sampling = samplingFrom(o, model.sampling);
       const settings: GenerateSettings = {
-        n: o.n, seed: o.seed, temperature: o.temperature, guidance: o.guidance, batchSize: o.batch,
-        ...(o.topK > 0 && { topK: o.topK }), ...(o.topP < 1 && { topP: o.topP }),
+        n: o.n, seed: o.seed, temperature: sampling.temperature, guidance: sampling.guidance, batchSize: o.batch,
+        ...(sampling.topK > 0 && { topK: sampling.topK }), ...(sampling.topP < 1 && { topP: sampling.topP }),
         ...(o.imagePrompt && { imagePrompt: { path: o.imagePrompt, ...(o.keepRows !== undefined && { keepRows: o.keepRows }), ...(o.mask !== undefined && { mask: o.mask }) } }),
       };
       let progress: Progress | null = null;
@@ -92,15 +104,16 @@ export function registerDalleCommands(program: Command): void {
       console.log(`wrote ${files.length} images and ${grid} in ${seconds(start)}`);
     });
 
-  program
+  const exportCommand = program
     .command('export')
-    .description('write a model folder for generation only: config, weights (float16 by default) and tokenizer')
+    .description('write a model folder for generation only: config, weights (float16 by default), tokenizer, and the sampling settings generate uses by default (sampling.json)')
     .requiredOption('--model <dir>', 'model (run or checkpoint folder)')
     .requiredOption('--out <dir>', 'the folder to write (replaced atomically)')
-    .addOption(new Option('--dtype <type>', 'weight precision').choices(['f16', 'bf16', 'f32']).default('f16'))
+    .addOption(new Option('--dtype <type>', 'weight precision').choices(['f16', 'bf16', 'f32']).default('f16'));
+  withSamplingOptions(exportCommand, "the model's own, else plain sampling")
     .action(async (o) => {
       const model = await loadDalle(o.model);
-      await exportModel(model, o.out, ({ f16: 'F16', bf16: 'BF16', f32: 'F32' } as const)[o.dtype as 'f16' | 'bf16' | 'f32']);
+      await exportModel(model, o.out, ({ f16: 'F16', bf16: 'BF16', f32: 'F32' } as const)[o.dtype as 'f16' | 'bf16' | 'f32'], samplingFrom(o, model.sampling));
       console.log(`wrote ${o.out} (${o.dtype} weights)`);
     });
 

@@ -1,19 +1,35 @@
 // Loading a DALL·E model folder for generation: config.json (the transformer's config with its dVAE's under
-// `vae`), model.safetensors (the transformer, and the dVAE under `vae.`; float32 or float16) and
-// tokenizer.json. A run folder may be given for its checkpoint.
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+// `vae`), model.safetensors (the transformer, and the dVAE under `vae.`; float32 or float16), tokenizer.json,
+// and optionally sampling.json (the sampling settings the model is meant to be used with). A run folder may
+// be given for its checkpoint.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
 import { namedParams } from '../nn/params.ts';
 import * as T from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
-import { UserError } from '../errors.ts';
+import { UserError, parseUserInput } from '../errors.ts';
 import { paramsFromNamed, resolveModelDir, shapesOf } from '../train/checkpoint.ts';
 import { type Dvae, dvaeFromParams } from '../dvae/load.ts';
 import { initDvae } from '../dvae/model.ts';
 import { type DalleConfig, DalleConfigSchema } from './config.ts';
 import { type DalleParams, initDalle } from './model.ts';
+
+/** Sampling settings a model folder recommends (sampling.json): what a request that names none gets. A small
+ *  model's samples depend on them as much as on its weights (lower temperature and guidance make its images
+ *  follow the caption), so they travel with the weights, as Hugging Face's generation_config.json does. */
+export const SamplingDefaultsSchema = z.strictObject({
+  temperature: z.number().min(0).max(10),
+  topK: z.number().int().min(0),
+  topP: z.number().min(0).max(1),
+  guidance: z.number().min(0).max(100),
+});
+export type SamplingDefaults = z.infer<typeof SamplingDefaultsSchema>;
+
+/** Without sampling.json: plain sampling from the model's distribution, as the paper draws its candidates. */
+export const PLAIN_SAMPLING: SamplingDefaults = { temperature: 1, topK: 0, topP: 1, guidance: 1 };
 
 export interface DalleModel {
   dir: string;
@@ -21,6 +37,19 @@ export interface DalleModel {
   params: DalleParams;
   dvae: Dvae;
   tokenizer: BpeTokenizer;
+  sampling: SamplingDefaults;
+}
+
+function readSampling(dir: string): SamplingDefaults {
+  const file = join(dir, 'sampling.json');
+  if (!existsSync(file)) return PLAIN_SAMPLING;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UserError(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  return { ...PLAIN_SAMPLING, ...parseUserInput(SamplingDefaultsSchema.partial(), raw, file) };
 }
 
 export async function loadDalle(path: string): Promise<DalleModel> {
@@ -44,19 +73,20 @@ export async function loadDalle(path: string): Promise<DalleModel> {
   if (tokenizer.parts.vocab.length !== config.textVocab) {
     throw new UserError(`${ckpt.tokenizerPath}: ${tokenizer.parts.vocab.length} tokens, the model was built for ${config.textVocab}`);
   }
-  return { dir, config, params, dvae, tokenizer };
+  return { dir, config, params, dvae, tokenizer, sampling: readSampling(dir) };
 }
 
-/** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, and tokenizer.
- *  The three files are written beside `out` and renamed into it one by one, so other files there (a model
- *  card, sample grids) stay. */
-export async function exportModel(model: DalleModel, out: string, dtype: WeightsDtype): Promise<void> {
+/** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, tokenizer, and
+ *  sampling settings (`sampling`, by default the model's own). The files are written beside `out` and renamed
+ *  into it one by one, so other files there (a model card, sample grids) stay. */
+export async function exportModel(model: DalleModel, out: string, dtype: WeightsDtype, sampling = model.sampling): Promise<void> {
   const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   for (const [k, v] of namedParams(model.params)) weights.set(k, { shape: v.shape, data: v.data as Float32Array });
   for (const [k, v] of namedParams(model.dvae.params)) weights.set(`vae.${k}`, { shape: v.shape, data: v.data as Float32Array });
   const staging = `${out.replace(/\/+$/, '')}.export-${process.pid}`;
   await saveCheckpoint(staging, { config: model.config, weights, weightsDtype: dtype, tokenizerFile: join(model.dir, 'tokenizer.json') });
+  await writeFile(join(staging, 'sampling.json'), JSON.stringify(SamplingDefaultsSchema.parse(sampling), null, 2) + '\n');
   await mkdir(out, { recursive: true });
-  for (const file of ['model.safetensors', 'tokenizer.json', 'config.json']) await rename(join(staging, file), join(out, file));
+  for (const file of ['model.safetensors', 'tokenizer.json', 'sampling.json', 'config.json']) await rename(join(staging, file), join(out, file));
   await rm(staging, { recursive: true, force: true });
 }
