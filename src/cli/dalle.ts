@@ -8,8 +8,8 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { DALLE_PRESETS, DalleConfigFields, type DalleConfig } from '../dalle/config.ts';
 import { trainDalle } from '../dalle/train.ts';
 import { Examples, makeEvaluator, validationNll } from '../dalle/eval.ts';
-import { type SamplingDefaults, exportModel, loadDalle } from '../dalle/load.ts';
-import { generate, writeGeneration, type GenerateSettings } from '../dalle/generate.ts';
+import { type DalleModel, exportModel, loadDalle, samplingFrom } from '../dalle/load.ts';
+import { generate, generateSettings, writeGeneration } from '../dalle/generate.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
@@ -17,6 +17,12 @@ import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
+
+/** `--model DIR`, or the shipped model when it is not given. */
+export async function loadModelOption(dir: string | undefined): Promise<DalleModel> {
+  if (!dir && !existsSync(join(DEFAULT_MODEL, 'config.json'))) throw new UserError(`no shipped model at ${DEFAULT_MODEL}; train one (see README) and pass --model`);
+  return loadDalle(dir ?? DEFAULT_MODEL);
+}
 
 /** The sampling settings, as `generate` takes them and `export` records them in sampling.json; one left
  *  out comes from the model (`samplingFrom`). */
@@ -26,10 +32,6 @@ function withSamplingOptions(command: Command, defaultsFrom: string): Command {
     .option('--top-k <k>', `sample among the k most likely codes (0: all; default: ${defaultsFrom}, else 0)`, intOption('--top-k', 0))
     .option('--top-p <p>', `sample within this probability mass (default: ${defaultsFrom}, else 1)`, numberOption('--top-p', 0, 1))
     .option('--guidance <s>', `classifier-free guidance scale (1: none; default: ${defaultsFrom}, else 1)`, numberOption('--guidance', 0, 100));
-}
-
-function samplingFrom(o: Partial<SamplingDefaults>, model: SamplingDefaults): SamplingDefaults {
-  return { temperature: o.temperature ?? model.temperature, topK: o.topK ?? model.topK, topP: o.topP ?? model.topP, guidance: o.guidance ?? model.guidance };
 }
 
 export function registerDalleCommands(program: Command): void {
@@ -82,15 +84,12 @@ export function registerDalleCommands(program: Command): void {
       if (prompts.length === 0) throw new UserError('give a prompt, e.g. dalle generate "a smiling cat face", or --prompts FILE');
       if (o.imagePrompt && (o.keepRows === undefined) === (o.mask === undefined)) throw new UserError('--image-prompt needs either --keep-rows R (the top rows to keep) or --mask PNG (white: redraw), not both');
       if (!o.imagePrompt && (o.keepRows !== undefined || o.mask !== undefined)) throw new UserError('--keep-rows and --mask complete an image: give it with --image-prompt PNG');
-      const modelDir = o.model ?? DEFAULT_MODEL;
-      if (!o.model && !existsSync(join(modelDir, 'config.json'))) throw new UserError(`no shipped model at ${modelDir}; train one (see README) and pass --model`);
-      const model = await loadDalle(modelDir);
+      const model = await loadModelOption(o.model);
       const sampling = samplingFrom(o, model.sampling);
-      const settings: GenerateSettings = {
-        n: o.n, seed: o.seed, temperature: sampling.temperature, guidance: sampling.guidance, batchSize: o.batch,
-        ...(sampling.topK > 0 && { topK: sampling.topK }), ...(sampling.topP < 1 && { topP: sampling.topP }),
+      const settings = generateSettings(sampling, {
+        n: o.n, seed: o.seed, batchSize: o.batch,
         ...(o.imagePrompt && { imagePrompt: { path: o.imagePrompt, ...(o.keepRows !== undefined && { keepRows: o.keepRows }), ...(o.mask !== undefined && { mask: o.mask }) } }),
-      };
+      });
       let progress: Progress | null = null;
       const images = await generate(model, prompts, settings, {
         onTruncated: (p, tokens, kept) => process.stderr.write(`dalle: the prompt "${p.slice(0, 60)}" is ${tokens} tokens; the model reads the first ${kept}\n`),

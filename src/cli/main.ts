@@ -5,6 +5,7 @@ import { registerTokenizerCommands } from './tokenizer.ts';
 import { registerDataCommands } from './data.ts';
 import { registerVaeCommands } from './vae.ts';
 import { registerDalleCommands } from './dalle.ts';
+import { registerServeCommand } from './serve.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerVaeCommands(program);
   registerDalleCommands(program);
+  registerServeCommand(program);
   return program;
 }
 

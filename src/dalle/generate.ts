@@ -8,7 +8,7 @@ import { writeGrid } from '../io/grid.ts';
 import { type RgbImage, batchImage, decodeImage, fromNchwFloat, resizeImage, toNchwFloat, ImageDecodeError, writePng } from '../io/images.ts';
 import * as T from '../tensor/index.ts';
 import { UserError } from '../errors.ts';
-import type { DalleModel } from './load.ts';
+import type { DalleModel, SamplingDefaults } from './load.ts';
 import { DalleSampler, keepTopRows } from './sample.ts';
 import { encodeCaption } from './text.ts';
 
@@ -23,6 +23,14 @@ export interface GenerateSettings {
   batchSize: number;
   /** Complete an image: keep its top `keepRows` rows of codes, or the cells a mask image leaves black. */
   imagePrompt?: { path: string; keepRows?: number; mask?: string };
+}
+
+/** Generation settings from resolved sampling settings (top-k 0 and top-p 1 filter nothing, so are left out). */
+export function generateSettings(sampling: SamplingDefaults, run: Pick<GenerateSettings, 'n' | 'seed' | 'batchSize' | 'imagePrompt'>): GenerateSettings {
+  return {
+    ...run, temperature: sampling.temperature, guidance: sampling.guidance,
+    ...(sampling.topK > 0 && { topK: sampling.topK }), ...(sampling.topP < 1 && { topP: sampling.topP }),
+  };
 }
 
 export interface GeneratedImage {
@@ -103,6 +111,15 @@ async function imagePromptCodes(model: DalleModel, prompt: NonNullable<GenerateS
   return { codes: codes.toNumbers(), keep };
 }
 
+// One sampler per loaded model: its compiled sessions (weights packed once) serve every later request, which
+// is what keeps a server's second request fast.
+const samplers = new WeakMap<DalleModel, DalleSampler>();
+function samplerOf(model: DalleModel): DalleSampler {
+  let sampler = samplers.get(model);
+  if (!sampler) samplers.set(model, (sampler = new DalleSampler(model.config, model.params)));
+  return sampler;
+}
+
 export async function generate(model: DalleModel, prompts: readonly string[], s: GenerateSettings, events: GenerateEvents = {}): Promise<GeneratedImage[]> {
   const c = model.config;
   if (prompts.length === 0) throw new UserError('no prompt given');
@@ -113,7 +130,7 @@ export async function generate(model: DalleModel, prompts: readonly string[], s:
     return enc.ids;
   });
   const known = s.imagePrompt ? await imagePromptCodes(model, s.imagePrompt) : null;
-  const sampler = new DalleSampler(c, model.params);
+  const sampler = samplerOf(model);
   const jobs = prompts.flatMap((prompt, p) => Array.from({ length: s.n }, (_, i) => ({ prompt, caption: captions[p]!, index: i })));
   const cellsPerImage = known ? known.keep.filter((k) => !k).length : c.grid * c.grid;
   const out: GeneratedImage[] = [];

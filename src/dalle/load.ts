@@ -31,6 +31,11 @@ export type SamplingDefaults = z.infer<typeof SamplingDefaultsSchema>;
 /** Without sampling.json: plain sampling from the model's distribution, as the paper draws its candidates. */
 export const PLAIN_SAMPLING: SamplingDefaults = { temperature: 1, topK: 0, topP: 1, guidance: 1 };
 
+/** The settings a request gives, the model's for the rest. */
+export function samplingFrom(given: Partial<SamplingDefaults>, model: SamplingDefaults): SamplingDefaults {
+  return { temperature: given.temperature ?? model.temperature, topK: given.topK ?? model.topK, topP: given.topP ?? model.topP, guidance: given.guidance ?? model.guidance };
+}
+
 export interface DalleModel {
   dir: string;
   config: DalleConfig;

@@ -1,0 +1,37 @@
+// `dalle serve`: the HTTP API and browser page (src/server/app.ts) over one model.
+import type { Command } from 'commander';
+import { UserError } from '../errors.ts';
+import { generate, generateSettings } from '../dalle/generate.ts';
+import { buildServer } from '../server/app.ts';
+import { loadModelOption } from './dalle.ts';
+import { intOption, seconds } from './options.ts';
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve generation over HTTP: a browser page at / and a JSON API (POST /api/generate)')
+    .option('--model <dir>', 'model folder (default: the shipped models/default)')
+    .option('--port <n>', 'port to listen on', intOption('--port', 0, 65535), 8080)
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--max-images <n>', 'most images one request may ask for', intOption('--max-images', 1, 256), 16)
+    .action(async (o) => {
+      const start = performance.now();
+      const model = await loadModelOption(o.model);
+      // Compile the sampler's sessions now, so that the first visitor does not wait for them.
+      await generate(model, ['warm-up'], generateSettings(model.sampling, { n: 1, seed: 0, batchSize: 1 }));
+      const app = buildServer(model, { maxImages: o.maxImages });
+      try {
+        await app.listen({ port: o.port, host: o.host });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'EADDRINUSE') throw new UserError(`${o.host}:${o.port} is already in use; pass another --port`);
+        if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`--host ${o.host}: not an address of this machine`);
+        throw err;
+      }
+      const { port } = app.server.address() as { port: number };
+      console.log(`serving ${model.dir} at http://${o.host}:${port}/ (ready in ${seconds(start)}; Ctrl-C stops)`);
+      const stop = () => void app.close().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}
