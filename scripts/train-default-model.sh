@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces models/default from scratch with the project's own commands (see models/default/MODEL_CARD.md).
-# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 1.5 hours on a
+# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 2 hours on a
 # 2-core machine. Work files go to $RUN (default: runs/default); the result is copied to models/default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,15 +25,18 @@ dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.
 
 # 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256.
 dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
-  --out "$RUN/dalle" --steps "${DALLE_STEPS:-2000}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/dalle")
+  --out "$RUN/dalle" --steps "${DALLE_STEPS:-3500}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/dalle")
 
-# 5. Export: float16 weights, config and tokenizer into models/default.
-dalle export --model "$RUN/dalle" --out "$MODEL" --dtype f16
+# 5. Export: float16 weights, config, tokenizer, and the sampling settings generate and serve use by default
+# (sampling.json; chosen by comparing sample grids, see the model card).
+dalle export --model "$RUN/dalle" --out "$MODEL" --dtype f16 --temperature 0.85 --guidance 2
 
 # 6. Metrics for the model card.
 dalle eval-vae --model "$RUN/vae" --data "$RUN/emoji32-cache" --json "$RUN/eval-vae.json"
 dalle eval --model "$MODEL" --data "$RUN/emoji32-cache" --json "$RUN/eval-dalle.json"
 
-# 7. The model card's sample grid.
-dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --top-k 64 --guidance 2 --out "$RUN/samples"
+# 7. The model card's sample grids: with the model's sampling settings, and plain sampling for comparison.
+dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --out "$RUN/samples"
 cp "$RUN/samples/grid.png" "$MODEL/samples.png"
+dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --temperature 1 --guidance 1 --out "$RUN/samples-plain"
+cp "$RUN/samples-plain/grid.png" "$MODEL/samples-plain.png"

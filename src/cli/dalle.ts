@@ -13,7 +13,7 @@ import { generate, generateSettings, writeGeneration } from '../dalle/generate.t
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
-import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
+import { intOption, numberOption, resolveConfig, seconds, trainedLine } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
@@ -61,7 +61,7 @@ export function registerDalleCommands(program: Command): void {
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
         options: { steps: o.steps, batchSize: o.batch, accumulate: o.accumulate, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
       });
-      console.log(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${join(o.out, 'checkpoint')}`);
+      console.log(trainedLine(r, start, join(o.out, 'checkpoint')));
     });
 
   const generateCommand = program

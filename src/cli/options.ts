@@ -35,6 +35,12 @@ export function resolveConfig<C>(value: string, presets: Record<string, C>, sche
   return parseUserInput(schema, raw, `${flag} ${value}`);
 }
 
+/** The closing line of a training command; a resumed run that had already reached its steps trained nothing. */
+export function trainedLine(r: { step: number; trained: number; loss: number }, start: number, checkpoint: string): string {
+  if (r.trained === 0) return `already trained to step ${r.step}; nothing to do; checkpoint in ${checkpoint}`;
+  return `trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${checkpoint}`;
+}
+
 export function seconds(start: number): string {
   return `${((performance.now() - start) / 1000).toFixed(1)} s`;
 }

@@ -11,7 +11,7 @@ import { loadDvae } from '../dvae/load.ts';
 import { evaluateDvae } from '../dvae/eval.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { intOption, numberOption, resolveConfig, seconds } from './options.ts';
+import { intOption, numberOption, resolveConfig, trainedLine } from './options.ts';
 
 export function registerVaeCommands(program: Command): void {
   program
@@ -43,7 +43,7 @@ export function registerVaeCommands(program: Command): void {
           steps: o.steps, batchSize: o.batch, lr: o.lr, warmup: o.warmup, betaFinal: o.beta, tauStart: o.tauStart, tauEnd: o.tauEnd,
           ...(o.betaSteps && { betaSteps: o.betaSteps }), ...(o.tauSteps && { tauSteps: o.tauSteps }), seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough },
       });
-      console.log(`trained ${r.step} steps in ${seconds(start)}; final loss ${r.loss.toFixed(4)}; checkpoint in ${o.out}`);
+      console.log(trainedLine(r, start, o.out));
     });
 
   program

@@ -71,7 +71,7 @@ export interface DalleTrainRun {
 }
 
 
-export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; loss: number; validation: Validation | null }> {
+export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; trained: number; loss: number; validation: Validation | null }> {
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const dvae = await loadDvae(run.vae);
   const tokenizer = loadTokenizer(run.tokenizer);
@@ -180,7 +180,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; lo
     if (done % opts.checkpointEvery === 0 || done === opts.steps) await save(done);
   }
   progress.done();
-  return { step: stopAt, loss: lastLoss, validation: lastValidation };
+  return { step: stopAt, trained: Math.max(0, stopAt - startStep), loss: lastLoss, validation: lastValidation };
 }
 
 /** `perCaption` samples for each caption (seeded by `seed`), decoded to images, with their captions. */

@@ -76,7 +76,7 @@ export function makeReconstructor(c: DvaeConfig) {
   }, { name: 'dvae_reconstruct' });
 }
 
-export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss: number }> {
+export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trained: number; loss: number }> {
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
   let config: DvaeConfig;
   let opts: z.infer<typeof DvaeTrainSchema>;
@@ -160,7 +160,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; loss
     if (done % opts.checkpointEvery === 0 || done === opts.steps) await save(done);
   }
   progress.done();
-  return { step: stopAt, loss: last.loss };
+  return { step: stopAt, trained: Math.max(0, stopAt - startStep), loss: last.loss };
 }
 
 /** The first images of the validation split (or of the cache), NCHW float, for sample grids. */
