@@ -56,7 +56,7 @@ export async function dalleFigures(opts: { quick?: boolean } = { quick: process.
   const pytorch = (attention: 'grouped' | 'dense') => runPython('bench/dalle_torch.py', [String(availableParallelism()), JSON.stringify({
     ...c, vae: undefined, masks, batch: b, warmup, steps, lr: train.lr, beta1: 0.9, beta2: 0.96, eps: 1e-8,
     weightDecay: train.weightDecay, clipNorm: train.clipNorm, emaDecay: train.emaDecay, attention,
-  })]);
+  })], { tok_s: 'higher' });
   const torch = pytorch('grouped');
   if (torch) checkSameModel(c, params, torch);
   const dense = torch && !opts.quick ? pytorch('dense') : null;

@@ -25,7 +25,7 @@ export async function sampleFigures(): Promise<Figure[]> {
   }
   const torch = runPython('bench/gpt_torch.py', [String(availableParallelism()), JSON.stringify({
     V: textTableSize(c) + c.imageVocab, CTX: sequenceLength(c) + 1, D: c.dim, L: c.layers, H: c.heads, prompt: c.textLength + 1, new: cells - 1, batch: 8, train: false, runs: 2,
-  })]);
+  })], { sample_tok_s: 'higher' });
   const figures: Figure[] = [{ name: 'dalle small sampling, 8 candidates, kv cache', value: best, unit: 'tok/s', ...(torch && { pytorch: torch.sample_tok_s as number }) }];
 
   const t0 = performance.now();
