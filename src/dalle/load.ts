@@ -18,8 +18,9 @@ import { type DalleConfig, DalleConfigSchema } from './config.ts';
 import { type DalleParams, initDalle } from './model.ts';
 
 /** Sampling settings a model folder recommends (sampling.json): what a request that names none gets. A small
- *  model's samples depend on them as much as on its weights (lower temperature and guidance make its images
- *  follow the caption), so they travel with the weights, as Hugging Face's generation_config.json does. */
+ *  model's samples depend on them as much as on its weights (a lower temperature and classifier-free
+ *  guidance make its images follow the caption), so they travel with the weights, as Hugging Face's
+ *  generation_config.json does. */
 export const SamplingDefaultsSchema = z.strictObject({
   temperature: z.number().min(0).max(10),
   topK: z.number().int().min(0),
