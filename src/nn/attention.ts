@@ -38,12 +38,6 @@ function mergeHeads(x: Tensor): Tensor {
 function projectQkv(p: AttentionParams<Tensor>, x: Tensor, heads: number): [Tensor, Tensor, Tensor] {
   const d = x.shape[2]!;
   if (d % heads) throw new RangeError(`attention: width ${d} does not divide into ${heads} heads`);
-  if (p.qkv.weight.op === 'const') {
-    // Weights baked into an inference session (T.constants): one product, split three ways. There is no
-    // gradient to pay for the split, and one GEMM dispatch beats three on a decode step's few rows.
-    const [q, k, v] = T.split(linear(p.qkv, x), [d, d, d], 2) as [Tensor, Tensor, Tensor];
-    return [splitHeads(q, heads), splitHeads(k, heads), splitHeads(v, heads)];
-  }
   // Three products with row blocks of the stacked weight rather than one product split three ways: slicing
   // the [3·dim, dim] weight is cheap, where slicing the [B, T, 3·dim] activation copied it forward and padded
   // each part back to full size in the gradient (5% of a DALL·E training step).
