@@ -16,7 +16,6 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
   const nodes: OnnxNode[] = [];
   const initializers: OnnxTensor[] = [];
   const valueOf = new Map<number, string>();
-  const int64Cache = new Map<string, string>();
   let fresh = 0;
   const constantCache = new Map<string, string>();
 
@@ -27,17 +26,11 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
       return outs;
     },
     int64s(values, dims = [values.length]) {
-      const key = `${dims.join('x')}:${values.join(',')}`;
-      let n = int64Cache.get(key);
-      if (!n) {
-        n = `c${fresh++}`;
-        initializers.push({ name: n, elem: 'int64', dims, raw: hostBytes(NDArray.int64(values, dims)) });
-        int64Cache.set(key, n);
-      }
-      return n;
+      return ctx.constant({ elem: 'int64', dims, raw: hostBytes(NDArray.int64(values, dims)) });
     },
     constant(t) {
-      // Identical small constants (the ones-vector of every bias gradient's sum) share one initializer.
+      // Identical small constants (Reshape shapes, Slice starts, the ones-vector of every bias gradient's
+      // sum) share one initializer.
       const key = t.raw.length <= 1 << 20 ? `${t.elem}:${t.dims.join('x')}:${Buffer.from(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength).toString('base64')}` : null;
       let n = key === null ? undefined : constantCache.get(key);
       if (!n) {
