@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { generate, generateSettings } from '../dalle/generate.ts';
-import { buildServer } from '../server/app.ts';
+import { buildServer, defaultImages } from '../server/app.ts';
 import { loadModelOption } from './dalle.ts';
 import { intOption, seconds } from './options.ts';
 
@@ -17,8 +17,10 @@ export function registerServeCommand(program: Command): void {
     .action(async (o) => {
       const start = performance.now();
       const model = await loadModelOption(o.model);
-      // Compile the sampler's sessions now, so that the first visitor does not wait for them.
-      await generate(model, ['warm-up'], generateSettings(model.sampling, { n: 1, seed: 0, batchSize: 1 }));
+      // Compile the sampler's sessions now, for the batch a request without a count runs (sessions are per
+      // shape), so that the first visitor does not wait for them.
+      const n = defaultImages(o.maxImages);
+      await generate(model, ['warm-up'], generateSettings(model.sampling, { n, seed: 0, batchSize: n }));
       const app = buildServer(model, { maxImages: o.maxImages });
       try {
         await app.listen({ port: o.port, host: o.host });

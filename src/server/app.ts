@@ -23,12 +23,15 @@ export interface ServerOptions {
 
 const PAGE = join(dirname(fileURLToPath(import.meta.url)), '../../web/index.html');
 
+/** Images a request gets when it names no count (the page's default too). */
+export const defaultImages = (maxImages: number): number => Math.min(4, maxImages);
+
 /** A generation request: the prompt, how many images, a seed (drawn when absent, and returned), and any of
  *  the sampling settings, which default to the model's (sampling.json). */
 export function generateRequestSchema(maxImages: number) {
   return SamplingDefaultsSchema.partial().extend({
     prompt: z.string().trim().min(1, 'say what the image should show').max(1000),
-    n: z.number().int().min(1).max(maxImages).default(Math.min(4, maxImages)),
+    n: z.number().int().min(1).max(maxImages).default(defaultImages(maxImages)),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   }).strict();
 }
