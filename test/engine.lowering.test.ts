@@ -61,4 +61,45 @@ describe('lowering', () => {
     // The model is dropped once its session exists; exporting lowers it again, with the weights inside.
     assert.ok(closed.exportOnnx(x).length > params.w.size * 4, 'the exported model holds the weights');
   });
+
+  it('slices that tile one axis of a tensor run as one Split; other slices stay Slices', async () => {
+    const x = new T.Rng(6).randn([2, 9, 4]);
+    const parts = T.compile((a: Tensor) => T.split(a, [2, 3, 4], 1));
+    const model = parts.exportOnnx(x);
+    assert.ok(mentions(model, 'Split') && !mentions(model, 'Slice'));
+    const got = await parts(x);
+    const want = T.interpret(T.split(T.constant(x), [2, 3, 4], 1), new Map());
+    got.forEach((g, i) => assert.deepEqual(g.toNumbers(), Array.from(want[i]!.data), `part ${i}`));
+    // Gaps, overlaps, a repeated range and slices along two axes are not a partition.
+    const cases: ((a: Tensor) => Tensor[])[] = [
+      (a) => [T.sliceAxis(a, 1, 0, 4), T.sliceAxis(a, 1, 5, 9)],
+      (a) => [T.sliceAxis(a, 1, 0, 5), T.sliceAxis(a, 1, 4, 9)],
+      (a) => [T.slice(a, [null, [0, 4], [0, 2]]), T.slice(a, [null, [4, 9], [2, 4]])],
+    ];
+    for (const f of cases) {
+      const fn = T.compile(f);
+      assert.ok(!mentions(fn.exportOnnx(x), 'Split'), String(f));
+      const want = T.interpret(f(T.constant(x)), new Map());
+      (await fn(x)).forEach((g, i) => assert.deepEqual(g.toNumbers(), Array.from(want[i]!.data)));
+    }
+    const twice = T.compile((a: Tensor) => [T.sliceAxis(a, 2, 0, 1), T.sliceAxis(a, 2, 1, 4), T.sliceAxis(a, 2, 0, 1)]);
+    assert.ok(mentions(twice.exportOnnx(x), 'Split'), 'a range taken twice shares its part');
+    const [first, , again] = await twice(x);
+    assert.deepEqual(first!.toNumbers(), again!.toNumbers());
+  });
+
+  it('outputs are named on the nodes that compute them: an Identity only for an input or a value returned twice', async () => {
+    const x = new T.Rng(7).randn([3, 4]);
+    const fn = T.compile((a: Tensor) => { const y = T.mul(a, 2); return [y, T.add(y, 1), y, a]; });
+    const model = fn.exportOnnx(x);
+    const identities = Buffer.from(model).toString('latin1').split('Identity').length - 1;
+    assert.equal(identities, 2, 'one for the repeated y, one for the input returned as it is');
+    const [y, z, y2, same] = await fn(x);
+    x.toNumbers().forEach((v, i) => {
+      assert.equal(y!.toNumbers()[i], v * 2);
+      assert.ok(Math.abs(z!.toNumbers()[i]! - (v * 2 + 1)) < 1e-6);
+    });
+    assert.deepEqual(y2!.toNumbers(), y!.toNumbers());
+    assert.deepEqual(same!.toNumbers(), x.toNumbers());
+  });
 });

@@ -4,7 +4,7 @@ import { type DType } from './dtype.ts';
 import { graphNameFor, outputNameFor } from './names.ts';
 import { NDArray } from './ndarray.ts';
 import { type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttr, encodeModel } from './onnx-proto.ts';
-import { type LowerContext, getOp } from './op.ts';
+import { type LowerContext, attr, getOp } from './op.ts';
 import { topoSort } from './graph.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -43,7 +43,9 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
   };
 
   inputs.forEach((t, i) => valueOf.set(t.id, graphNameFor(i)));
-  for (const t of topoSort(outputs)) {
+  const order = topoSort(outputs);
+  const splits = planSplits(order);
+  for (const t of order) {
     if (valueOf.has(t.id)) continue;
     if (t.op === 'input') {
       throw new Error(`lowering: ${t} (input '${t.attrs.name}') is used by the function but is not one of its inputs; was it traced by another call?`);
@@ -53,14 +55,35 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
       valueOf.set(t.id, ctx.constant({ elem: value.dtype, dims: value.shape, raw: hostBytes(value) }));
       continue;
     }
+    const split = splits.get(t.id);
+    if (split) {
+      // The first slice of a partition reached emits the whole Split; its siblings take their outputs.
+      const parts = ctx.emit('Split', [valueOf.get(t.inputs[0]!.id)!, ctx.int64s(split.sizes)], { axis: attr.int(split.axis) }, split.sizes.length);
+      for (const [id, part] of split.members) valueOf.set(id, parts[part]!);
+      continue;
+    }
     valueOf.set(t.id, getOp(t.op).lower(ctx, t.inputs.map((x) => valueOf.get(x.id)!), t));
   }
 
+  // A graph output takes the name of the node that computes it rather than going through an Identity: a
+  // decode step returns every layer's new keys and values, and each Identity was one more kernel per step.
+  // Inputs, initializers and a value returned twice still need one.
+  const producedBy = new Map<string, OnnxNode>();
+  for (const node of nodes) for (const o of node.outputs) producedBy.set(o, node);
+  const renamed = new Map<string, string>();
   const outputNames = outputs.map((t, i) => {
     const out = outputNameFor(i);
-    nodes.push({ opType: 'Identity', inputs: [valueOf.get(t.id)!], outputs: [out] });
+    const value = valueOf.get(t.id)!;
+    const node = producedBy.get(value);
+    if (node && !renamed.has(value)) {
+      renamed.set(value, out);
+      node.outputs = node.outputs.map((o) => (o === value ? out : o));
+    } else {
+      nodes.push({ opType: 'Identity', inputs: [renamed.get(value) ?? value], outputs: [out] });
+    }
     return out;
   });
+  if (renamed.size) for (const node of nodes) node.inputs = node.inputs.map((x) => renamed.get(x) ?? x);
   const info = (t: Tensor, n: string) => ({ name: n, elem: t.dtype as DType, dims: t.shape });
   const graph: OnnxGraph = {
     name,
@@ -70,4 +93,46 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
     outputs: outputs.map((t, i) => info(t, outputNames[i]!)),
   };
   return encodeModel(graph);
+}
+
+interface SplitPlan {
+  axis: number;
+  sizes: number[];
+  /** Slice tensor id → its part. */
+  members: Map<number, number>;
+}
+
+/**
+ * Slices of one tensor along one axis whose ranges tile that axis exactly (q, k and v out of one product;
+ * a softmax split back into its parts) become one Split: one kernel instead of one per part, which matters
+ * in a decode step whose cost is its kernel count.
+ */
+function planSplits(order: readonly Tensor[]): Map<number, SplitPlan> {
+  const groups = new Map<string, { axis: number; slices: { id: number; start: number; count: number }[]; length: number }>();
+  for (const t of order) {
+    if (t.op !== 'slice') continue;
+    const x = t.inputs[0]!;
+    const a = t.attrs as { starts: number[]; steps: number[]; counts: number[] };
+    const cut = x.shape.map((n, i) => a.starts[i] !== 0 || a.counts[i] !== n);
+    if (a.steps.some((s) => s !== 1) || cut.filter(Boolean).length !== 1) continue;
+    const axis = cut.indexOf(true);
+    const key = `${x.id}:${axis}`;
+    const group = groups.get(key) ?? { axis, slices: [], length: x.shape[axis]! };
+    group.slices.push({ id: t.id, start: a.starts[axis]!, count: a.counts[axis]! });
+    groups.set(key, group);
+  }
+  const plans = new Map<number, SplitPlan>();
+  for (const g of groups.values()) {
+    const ranges = [...new Map(g.slices.map((s) => [s.start, s.count])).entries()].sort((p, q) => p[0] - q[0]);
+    if (ranges.length < 2 || g.slices.some((s) => ranges.find(([start]) => start === s.start)![1] !== s.count)) continue;
+    let at = 0;
+    for (const [start, count] of ranges) at = start === at && count > 0 ? at + count : -1;
+    if (at !== g.length) continue;
+    const plan: SplitPlan = { axis: g.axis, sizes: ranges.map(([, count]) => count), members: new Map() };
+    for (const s of g.slices) {
+      plan.members.set(s.id, ranges.findIndex(([start]) => start === s.start));
+      plans.set(s.id, plan);
+    }
+  }
+  return plans;
 }
