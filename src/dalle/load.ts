@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
 import { namedParams } from '../nn/params.ts';
-import * as T from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError, parseUserInput } from '../errors.ts';
-import { paramsFromNamed, resolveModelDir, shapesOf } from '../train/checkpoint.ts';
+import { paramsFromNamed, resolveModelDir, shapesOf, templateRng } from '../train/checkpoint.ts';
 import { type Dvae, dvaeFromParams } from '../dvae/load.ts';
 import { initDvae } from '../dvae/model.ts';
 import { type DalleConfig, DalleConfigSchema } from './config.ts';
@@ -65,15 +64,15 @@ export async function loadDalle(path: string): Promise<DalleModel> {
     configSchema: DalleConfigSchema as never,
     expectedShapes: (c) => {
       if (!c.vae) throw new UserError(`${join(dir, 'config.json')}: no "vae" section; this is not a DALL·E model folder (a dVAE alone?)`);
-      return new Map([...shapesOf(initDalle(new T.Rng(0), c)), ...[...shapesOf(initDvae(new T.Rng(0), c.vae))].map(([k, v]) => [`vae.${k}`, v] as const)]);
+      return new Map([...shapesOf(initDalle(templateRng(), c)), ...[...shapesOf(initDvae(templateRng(), c.vae))].map(([k, v]) => [`vae.${k}`, v] as const)]);
     },
     loadOptimizer: false,
   });
   const config = ckpt.config;
   const source = join(dir, 'model.safetensors');
-  const params = paramsFromNamed(initDalle(new T.Rng(0), config), ckpt.weights, source);
+  const params = paramsFromNamed(initDalle(templateRng(), config), ckpt.weights, source);
   const vaeWeights = new Map([...ckpt.weights].filter(([k]) => k.startsWith('vae.')).map(([k, v]) => [k.slice(4), v]));
-  const dvae = dvaeFromParams(config.vae!, paramsFromNamed(initDvae(new T.Rng(0), config.vae!), vaeWeights, source));
+  const dvae = dvaeFromParams(config.vae!, paramsFromNamed(initDvae(templateRng(), config.vae!), vaeWeights, source));
   if (!ckpt.tokenizerPath) throw new UserError(`${dir}: no tokenizer.json`);
   const tokenizer = loadTokenizer(ckpt.tokenizerPath);
   if (tokenizer.parts.vocab.length !== config.textVocab) {

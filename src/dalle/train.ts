@@ -21,7 +21,7 @@ import { UserError, parseUserInput } from '../errors.ts';
 import { Progress } from '../util/progress.ts';
 import { gridSize } from '../dvae/config.ts';
 import { type Dvae, loadDvae } from '../dvae/load.ts';
-import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, type TrainingState } from '../train/checkpoint.ts';
+import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
 import { ensureCache } from '../train/data.ts';
 import { encodeCache } from './codes.ts';
 import { type DalleConfig, DalleConfigSchema, imageTokens, sequenceLength } from './config.ts';
@@ -86,7 +86,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   if (run.resume) {
     resumeFrom = await loadCheckpoint<DalleConfig, DalleRunState>(checkpointDir(run.out), {
       configSchema: DalleConfigSchema as never,
-      expectedShapes: (c) => new Map([...shapesOf(initDalle(new T.Rng(0), c)), ...[...namedParams(dvae.params)].map(([k, v]) => [`vae.${k}`, v.shape] as const)]),
+      expectedShapes: (c) => new Map([...shapesOf(initDalle(templateRng(), c)), ...[...namedParams(dvae.params)].map(([k, v]) => [`vae.${k}`, v.shape] as const)]),
     });
     if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
     config = resumeFrom.config;

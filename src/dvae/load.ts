@@ -3,7 +3,7 @@
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
-import { paramsFromNamed, resolveModelDir, shapesOf } from '../train/checkpoint.ts';
+import { paramsFromNamed, resolveModelDir, shapesOf, templateRng } from '../train/checkpoint.ts';
 import { type DvaeConfig, DvaeConfigSchema } from './config.ts';
 import { type DvaeParams, codesToOneHot, decode, encode, initDvae, mapPixels, reconstruct } from './model.ts';
 
@@ -20,11 +20,11 @@ export async function loadDvae(path: string): Promise<Dvae> {
   const dir = resolveModelDir(path);
   const ckpt = await loadCheckpoint<DvaeConfig, unknown>(dir, {
     configSchema: DvaeConfigSchema as never,
-    expectedShapes: (c) => shapesOf(initDvae(new T.Rng(0), c)),
+    expectedShapes: (c) => shapesOf(initDvae(templateRng(), c)),
     loadOptimizer: false,
   });
   const config = ckpt.config;
-  const params = paramsFromNamed(initDvae(new T.Rng(0), config), ckpt.weights, `${dir}/model.safetensors`);
+  const params = paramsFromNamed(initDvae(templateRng(), config), ckpt.weights, `${dir}/model.safetensors`);
   return dvaeFromParams(config, params);
 }
 
