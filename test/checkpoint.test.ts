@@ -12,6 +12,13 @@ import { UserError } from '../src/errors.ts';
 import { tempDirs } from './support/tempdir.ts';
 import { replaceDirectoryAtomic, writeFileAtomic } from '../src/io/atomic.ts';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint, type ParameterTensor } from '../src/io/checkpoint.ts';
+import { shapesOf, templateRng } from '../src/train/checkpoint.ts';
+import { initDalle } from '../src/dalle/model.ts';
+import { DALLE_PRESETS } from '../src/dalle/config.ts';
+import { initDvae } from '../src/dvae/model.ts';
+import { DVAE_PRESETS } from '../src/dvae/config.ts';
+import { namedParams } from '../src/nn/params.ts';
+import * as T from '../src/tensor/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -302,4 +309,19 @@ test('SIGKILL at random moments during saves always leaves a complete, loadable 
   assert.ok(killsMidSave > 0, 'at least one kill landed in the middle of a save');
   await saveCheckpoint(ckpt, { config: { width: 1, layers: 1, name: 'final' }, weights: {} });
   assert.deepEqual((await fs.readdir(dir)).sort(), ['ckpt', 'saver.mts'], 'leftovers of killed writers are swept by the next save');
+});
+
+test('a template tree from templateRng has the real init\'s names and shapes, all zeros', () => {
+  for (const [real, template] of [
+    [initDalle(new T.Rng(1), DALLE_PRESETS.tiny!), initDalle(templateRng(), DALLE_PRESETS.tiny!)],
+    [initDvae(new T.Rng(1), DVAE_PRESETS.tiny!), initDvae(templateRng(), DVAE_PRESETS.tiny!)],
+  ]) {
+    assert.deepEqual([...shapesOf(template)], [...shapesOf(real)]);
+    for (const [name, a] of namedParams(template)) {
+      const init = namedParams(real).get(name)!;
+      // Ones (layer-norm gains) and zeros (biases) are not draws; only drawn tensors become zeros.
+      const drawn = (init.data as Float32Array).some((v) => v !== 0 && v !== 1);
+      assert.ok((a.data as Float32Array).every((v, i) => (drawn ? v === 0 : v === init.data[i])), name);
+    }
+  }
 });
