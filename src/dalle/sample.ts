@@ -6,7 +6,7 @@ import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { KVCache } from '../nn/kvcache.ts';
 import type { LayerKV } from '../nn/transformer.ts';
-import { type DalleConfig, imageTokens, layerMasks, sequenceLength } from './config.ts';
+import { type DalleConfig, type MaskKind, imageTokens, layerMasks, sequenceLength } from './config.ts';
 import { maskRow } from './masks.ts';
 import { type DalleParams, dalleDecodeStep, dallePrefill } from './model.ts';
 import { emptyCaption } from './text.ts';
@@ -35,6 +35,7 @@ export interface SampleRequest extends SamplingFilter {
 export class DalleSampler {
   private readonly prefill;
   private readonly decode;
+  private readonly maskKinds: MaskKind[];
 
   constructor(readonly config: DalleConfig, readonly params: DalleParams) {
     const c = config;
@@ -43,8 +44,12 @@ export class DalleSampler {
     // rather than on every step; the prefill runs once per sample and takes them as inputs (baking them
     // there too would hold another packed copy, ~3× the weights, for no gain).
     const p = T.constants<DalleParams<Tensor>>(params);
-    this.decode = T.compile((token: Tensor, cell: Tensor, caches: LayerKV[], keyMasks: Tensor[]) =>
-      dalleDecodeStep(p, token, cell, caches, keyMasks, c), { name: 'dalle_decode' });
+    // One key-mask row per distinct mask kind rather than per layer: layers of a kind share the input and
+    // the kernel that turns it into a bias (the paper's schedule has three kinds in six layers).
+    const kinds = layerMasks(c);
+    const distinct = (this.maskKinds = [...new Set(kinds)]);
+    this.decode = T.compile((token: Tensor, cell: Tensor, caches: LayerKV[], kindMasks: Tensor[]) =>
+      dalleDecodeStep(p, token, cell, caches, kinds.map((kind) => kindMasks[distinct.indexOf(kind)]!), c), { name: 'dalle_decode' });
   }
 
   /** Codes [images][grid²] for the requested captions. */
@@ -72,7 +77,6 @@ export class DalleSampler {
     const headDim = c.dim / c.heads;
     const cache = new KVCache(c.layers, batch, c.heads, length, headDim);
     cache.write(0, first.kv);
-    const kinds = layerMasks(c);
     let logits = first.logits;
     let drawnCells = 0;
     for (let cell = lead; cell <= last; cell++) {
@@ -88,7 +92,7 @@ export class DalleSampler {
       if (cell === last) break;
       // The code of `cell` enters at position T + cell + 1 and predicts cell + 1.
       const position = c.textLength + cell + 1;
-      const keyMasks = kinds.map((kind) => new T.NDArray(maskRow(kind, position, length, c), [1, 1, 1, length], 'bool'));
+      const keyMasks = this.maskKinds.map((kind) => new T.NDArray(maskRow(kind, position, length, c), [1, 1, 1, length], 'bool'));
       const token = T.NDArray.int64(guided ? [...next, ...next] : next, [batch, 1]);
       const out = await this.decode(token, T.NDArray.int64([cell + 1], []), cache.layers, keyMasks);
       cache.write(position, out.kv);
