@@ -43,10 +43,18 @@ export interface OnnxGraph {
   outputs: readonly OnnxValueInfo[];
 }
 
-/** Growable byte buffer with the protobuf primitives. */
+/** Protobuf output with its primitives, as a list of chunks: small fields go into a growing buffer, while
+ *  large payloads (the initializers' bytes) and large nested messages join the list by reference, so that
+ *  a model's weights are copied once, by `finish`, rather than once per level of nesting and per doubling. */
 class Writer {
+  private chunks: Uint8Array[] = [];
+  private done = 0; // bytes in `chunks`
   private buf = new Uint8Array(256);
   private len = 0;
+
+  get length(): number {
+    return this.done + this.len;
+  }
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -55,6 +63,30 @@ class Writer {
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
+  }
+
+  /** Close the current buffer into the chunk list (before chunks taken by reference). */
+  private seal(): void {
+    if (this.len === 0) return;
+    this.chunks.push(this.buf.subarray(0, this.len));
+    this.done += this.len;
+    this.buf = new Uint8Array(256);
+    this.len = 0;
+  }
+
+  /** Chunks of at least a few kilobytes join by reference; smaller ones are copied into the buffer. */
+  private append(chunks: readonly Uint8Array[], length: number): void {
+    if (length < 4096) {
+      this.reserve(length);
+      for (const c of chunks) {
+        this.buf.set(c, this.len);
+        this.len += c.length;
+      }
+      return;
+    }
+    this.seal();
+    for (const c of chunks) this.chunks.push(c);
+    this.done += length;
   }
 
   varint(v: number | bigint): void {
@@ -74,9 +106,7 @@ class Writer {
   bytes(field: number, data: Uint8Array): void {
     this.tag(field, 2);
     this.varint(data.length);
-    this.reserve(data.length);
-    this.buf.set(data, this.len);
-    this.len += data.length;
+    this.append([data], data.length);
   }
 
   string(field: number, s: string): void {
@@ -98,11 +128,21 @@ class Writer {
   message(field: number, write: (w: Writer) => void): void {
     const inner = new Writer();
     write(inner);
-    this.bytes(field, inner.finish());
+    inner.seal();
+    this.tag(field, 2);
+    this.varint(inner.length);
+    this.append(inner.chunks, inner.length);
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    this.seal();
+    const out = new Uint8Array(this.done);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
   }
 }
 
