@@ -32,8 +32,13 @@ export class KVCache {
     }
     const dst = cache.data as Float32Array;
     const from = src.data as Float32Array;
+    // A plain loop: a decode step writes b·h runs of one position (32 floats for a head of 32), where a
+    // subarray and set per run cost more than the copy (a 64-cell generation at batch 16: 27 → 8.5 ms).
+    const run = n * d;
     for (let bh = 0; bh < b * h; bh++) {
-      dst.set(from.subarray(bh * n * d, (bh + 1) * n * d), (bh * this.length + start) * d);
+      const at = (bh * this.length + start) * d;
+      const from0 = bh * run;
+      for (let j = 0; j < run; j++) dst[at + j] = from[from0 + j]!;
     }
   }
 }
