@@ -311,7 +311,7 @@ test('SIGKILL at random moments during saves always leaves a complete, loadable 
   assert.deepEqual((await fs.readdir(dir)).sort(), ['ckpt', 'saver.mts'], 'leftovers of killed writers are swept by the next save');
 });
 
-test('a template tree from templateRng has the real init\'s names and shapes, all zeros', () => {
+test('a template tree from templateRng has the real init\'s names and shapes, zeros where the init draws', () => {
   for (const [real, template] of [
     [initDalle(new T.Rng(1), DALLE_PRESETS.tiny!), initDalle(templateRng(), DALLE_PRESETS.tiny!)],
     [initDvae(new T.Rng(1), DVAE_PRESETS.tiny!), initDvae(templateRng(), DVAE_PRESETS.tiny!)],

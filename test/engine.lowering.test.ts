@@ -70,7 +70,7 @@ describe('lowering', () => {
     const got = await parts(x);
     const want = T.interpret(T.split(T.constant(x), [2, 3, 4], 1), new Map());
     got.forEach((g, i) => assert.deepEqual(g.toNumbers(), Array.from(want[i]!.data), `part ${i}`));
-    // Gaps, overlaps, a repeated range and slices along two axes are not a partition.
+    // Gaps, overlaps and slices along two axes are not a partition; a range taken twice is (below).
     const cases: ((a: Tensor) => Tensor[])[] = [
       (a) => [T.sliceAxis(a, 1, 0, 4), T.sliceAxis(a, 1, 5, 9)],
       (a) => [T.sliceAxis(a, 1, 0, 5), T.sliceAxis(a, 1, 4, 9)],

@@ -60,7 +60,7 @@ export function paramsFromNamed<P>(template: P, named: ReadonlyMap<string, { sha
 
 /** An Rng whose every draw is zeros. An init function run with it gives a model's parameter tree (names and
  *  shapes) as a template for loaded weights, without drawing millions of values only to overwrite them
- *  (for the shipped model that drawing was 1.5 of the 2 s `dalle generate` spent loading). */
+ *  (loading the shipped model: 2.08 s with the drawing, 0.19 s without). */
 class ZerosRng extends T.Rng {
   override uniform(shape: readonly number[]): T.NDArray {
     return T.NDArray.zeros(shape);
