@@ -1,5 +1,6 @@
 // Lowering: a traced graph becomes an ONNX model. Every shape is static (we trace per input signature), so
 // shape operands such as Reshape targets and Slice bounds are int64 initializers.
+import { createHash } from 'node:crypto';
 import { type DType } from './dtype.ts';
 import { graphNameFor, outputNameFor } from './names.ts';
 import { NDArray } from './ndarray.ts';
@@ -7,6 +8,13 @@ import { type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttr, encodeMo
 import { type LowerContext, attr, getOp } from './op.ts';
 import { topoSort } from './graph.ts';
 import type { Tensor } from './tensor.ts';
+
+/** Small constants are keyed by their bytes; larger ones (baked weights, masks) by a digest of them, which
+ *  is faster than building and hashing a string of their whole base64. */
+function contentKey(raw: Uint8Array): string {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  return raw.length <= 256 ? bytes.toString('base64') : createHash('sha256').update(bytes).digest('base64');
+}
 
 export function hostBytes(a: NDArray): Uint8Array {
   return new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
@@ -31,7 +39,7 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
     constant(t) {
       // Identical small constants (Reshape shapes, Slice starts, the ones-vector of every bias gradient's
       // sum) share one initializer.
-      const key = t.raw.length <= 1 << 20 ? `${t.elem}:${t.dims.join('x')}:${Buffer.from(t.raw.buffer, t.raw.byteOffset, t.raw.byteLength).toString('base64')}` : null;
+      const key = t.raw.length <= 1 << 20 ? `${t.elem}:${t.dims.join('x')}:${contentKey(t.raw)}` : null;
       let n = key === null ? undefined : constantCache.get(key);
       if (!n) {
         n = `c${fresh++}`;
