@@ -131,16 +131,13 @@ function planSplits(order: readonly Tensor[]): Map<number, SplitPlan> {
   }
   const plans = new Map<number, SplitPlan>();
   for (const g of groups.values()) {
-    const ranges = [...new Map(g.slices.map((s) => [s.start, s.count])).entries()].sort((p, q) => p[0] - q[0]);
-    if (ranges.length < 2 || g.slices.some((s) => ranges.find(([start]) => start === s.start)![1] !== s.count)) continue;
-    let at = 0;
-    for (const [start, count] of ranges) at = start === at && count > 0 ? at + count : -1;
-    if (at !== g.length) continue;
-    const plan: SplitPlan = { axis: g.axis, sizes: ranges.map(([, count]) => count), members: new Map() };
-    for (const s of g.slices) {
-      plan.members.set(s.id, ranges.findIndex(([start]) => start === s.start));
-      plans.set(s.id, plan);
-    }
+    // The parts run from each distinct start to the next (the last to the axis's end); the slices tile the
+    // axis when the first starts at 0 and every slice's length is its part's.
+    const starts = [...new Set(g.slices.map((s) => s.start))].sort((p, q) => p - q);
+    const sizes = starts.map((start, i) => (starts[i + 1] ?? g.length) - start);
+    if (starts.length < 2 || starts[0] !== 0 || g.slices.some((s) => s.count === 0 || s.count !== sizes[starts.indexOf(s.start)])) continue;
+    const plan: SplitPlan = { axis: g.axis, sizes, members: new Map(g.slices.map((s) => [s.id, starts.indexOf(s.start)])) };
+    for (const s of g.slices) plans.set(s.id, plan);
   }
   return plans;
 }
