@@ -43,6 +43,8 @@ export interface OnnxGraph {
   outputs: readonly OnnxValueInfo[];
 }
 
+const utf8 = new TextEncoder();
+
 /** Protobuf output with its primitives, as a list of chunks: small fields go into a growing buffer, while
  *  large payloads (the initializers' bytes) and large nested messages join the list by reference, so that
  *  a model's weights are copied once, by `finish`, rather than once per level of nesting and per doubling. */
@@ -110,7 +112,7 @@ class Writer {
   }
 
   string(field: number, s: string): void {
-    this.bytes(field, new TextEncoder().encode(s));
+    this.bytes(field, utf8.encode(s));
   }
 
   int(field: number, v: number): void {
