@@ -73,7 +73,7 @@ export function runPython(script: string, args: string[], better: Better): Recor
     const values = results.map((r) => r[key] as number);
     const i = way === 'higher' ? (values[0]! >= values[1]! ? 0 : 1) : values[0]! <= values[1]! ? 0 : 1;
     best[key] = values[i];
-    console.log(`# pytorch ${script} ${key}: ${configs.map((c, k) => `${c.name} ${fmt(values[k]!)}`).join('; ')} (using the ${way === 'higher' ? 'higher' : 'lower'})`);
+    console.log(`# pytorch ${script} ${key}: ${configs.map((c, k) => `${c.name} ${fmt(values[k]!)}`).join('; ')} (using the ${way})`);
   }
   return best;
 }
