@@ -1,5 +1,5 @@
 // The whole pipeline on a tiny generated dataset, through the library and the real `dalle` commands:
-// shapes scenes → tokenizer → dVAE → transformer → generate / eval / export; resuming an interrupted run
+// shapes scenes → tokenizer → dVAE → transformer → generate / eval / export, and the contrastive reranker; resuming an interrupted run
 // gives bit-identical weights to an uninterrupted one; user mistakes get one clear message.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,9 @@ import { trainDalle } from '../src/dalle/train.ts';
 import { DVAE_PRESETS } from '../src/dvae/config.ts';
 import { DALLE_PRESETS } from '../src/dalle/config.ts';
 import { decodeImage, writePng } from '../src/io/images.ts';
+import { trainClip } from '../src/clip/train.ts';
+import { CLIP_PRESETS } from '../src/clip/config.ts';
+import { clipScorer, loadClip } from '../src/clip/load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dalle-e2e-'));
 const data = join(dir, 'shapes');
@@ -108,13 +111,13 @@ describe('pipeline on generated shapes', () => {
     await dalle('export', '--model', model, '--out', join(dir, 'exported'));
     await dalle('generate', 'a star', '--model', join(dir, 'exported'), '--n', '1', '--out', join(dir, 'g5'));
     assert.ok(existsSync(join(dir, 'g5', 'a-star-000.png')));
-    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'exported', 'sampling.json'), 'utf8')), { temperature: 1, topK: 0, topP: 1, guidance: 1 });
+    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'exported', 'sampling.json'), 'utf8')), { temperature: 1, topK: 0, topP: 1, guidance: 1, rerank: 1 });
   });
 
   it('export records sampling settings that generate uses when none are given, and flags override them', async () => {
     const exported = join(dir, 'greedy');
     await dalle('export', '--model', join(dir, 'dalle'), '--out', exported, '--temperature', '0', '--top-k', '16', '--guidance', '1.5');
-    assert.deepEqual(JSON.parse(readFileSync(join(exported, 'sampling.json'), 'utf8')), { temperature: 0, topK: 16, topP: 1, guidance: 1.5 });
+    assert.deepEqual(JSON.parse(readFileSync(join(exported, 'sampling.json'), 'utf8')), { temperature: 0, topK: 16, topP: 1, guidance: 1.5, rerank: 1 });
     const settingsOf = async (out: string, ...flags: string[]) => {
       await dalle('generate', 'a star', '--model', exported, '--n', '2', '--batch', '1', '--out', join(dir, out), ...flags);
       return JSON.parse(readFileSync(join(dir, out, 'generation.json'), 'utf8')).settings;
@@ -126,6 +129,43 @@ describe('pipeline on generated shapes', () => {
     writeFileSync(join(exported, 'sampling.json'), JSON.stringify({ temperature: -1, topk: 3 }));
     await assert.rejects(dalle('generate', 'a star', '--model', exported, '--out', join(dir, 'x')),
       (e: Error) => e instanceof UserError && /sampling\.json: .*temperature: .*>=0/.test(e.message) && /topk/.test(e.message));
+  });
+
+  it('trains a contrastive reranker (resuming exactly), evaluates its retrieval, and generate keeps the best candidates by it', async () => {
+    const run = { data, tokenizer, vae: join(dir, 'vae'), config: CLIP_PRESETS.tiny!, options: { steps: 12, batchSize: 16, warmup: 2, evalEvery: 6, checkpointEvery: 6, seed: 2 }, ...quiet };
+    const full = await trainClip({ ...run, out: join(dir, 'clip') });
+    assert.ok(full.retrieval && full.retrieval.textToImageR5 >= full.retrieval.textToImageR1);
+    assert.ok(existsSync(join(dir, 'clip', 'retrieval', 'step-000012.png')));
+    await trainClip({ ...run, out: join(dir, 'clip-b'), until: 6 });
+    await trainClip({ ...run, out: join(dir, 'clip-b'), resume: true });
+    const weights = (d: string) => readFileSync(join(dir, d, 'checkpoint', 'model.safetensors'));
+    assert.ok(weights('clip').equals(weights('clip-b')), 'resumed reranker weights differ from the uninterrupted run');
+    const retrieval = JSON.parse(await dalle('eval-clip', '--model', join(dir, 'clip'), '--data', data));
+    for (const key of ['textToImageR1', 'textToImageR5', 'imageToTextR1', 'imageToTextR5']) assert.ok(retrieval[key] >= 0 && retrieval[key] <= 1, key);
+
+    // --rerank 3 draws 6 candidates and keeps the 2 the reranker scores highest, best first.
+    const model = join(dir, 'dalle');
+    await dalle('generate', 'a small red circle', '--model', model, '--n', '6', '--seed', '5', '--out', join(dir, 'r-all'));
+    await dalle('generate', 'a small red circle', '--model', model, '--reranker', join(dir, 'clip'), '--n', '2', '--rerank', '3', '--seed', '5', '--out', join(dir, 'r-best'));
+    const candidates = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => decodeImage(join(dir, 'r-all', `a-small-red-circle-00${i}.png`))));
+    const scores = await clipScorer(await loadClip(join(dir, 'clip'))).score('a small red circle', candidates);
+    const best = scores.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b).slice(0, 2);
+    const record = JSON.parse(readFileSync(join(dir, 'r-best', 'generation.json'), 'utf8'));
+    assert.deepEqual(record.images.map((i: { index: number }) => i.index), best);
+    record.images.forEach((img: { score: number }, k: number) => assert.ok(Math.abs(img.score - scores[best[k]!]!) < 1e-5));
+    assert.equal(record.settings.rerank, 3);
+
+    // Exported with the reranker and a default rerank, the model folder reranks on its own.
+    await dalle('export', '--model', model, '--reranker', join(dir, 'clip'), '--rerank', '2', '--out', join(dir, 'with-clip'));
+    assert.ok(existsSync(join(dir, 'with-clip', 'clip', 'model.safetensors')));
+    await dalle('generate', 'a star', '--model', join(dir, 'with-clip'), '--n', '2', '--out', join(dir, 'r-default'));
+    const reranked = JSON.parse(readFileSync(join(dir, 'r-default', 'generation.json'), 'utf8'));
+    assert.equal(reranked.images.length, 2);
+    assert.ok(reranked.images[0].score >= reranked.images[1].score);
+    await assert.rejects(dalle('generate', 'a star', '--model', model, '--rerank', '2', '--out', join(dir, 'x')),
+      (e: Error) => e instanceof UserError && /needs a contrastive model/.test(e.message));
+    await assert.rejects(dalle('export', '--model', model, '--rerank', '2', '--out', join(dir, 'x')), (e: Error) => e instanceof UserError && /--reranker/.test(e.message));
+    await assert.rejects(dalle('generate', 'a star', '--model', model, '--reranker', join(dir, 'vae'), '--out', join(dir, 'x')), (e: Error) => e instanceof UserError);
   });
 
   it('answers user mistakes with one clear message', async () => {

@@ -26,13 +26,13 @@ it('the shipped model generates one image from a fixed seed, the same twice', as
   assert.ok(seconds < 30, `loading and two generations took ${seconds.toFixed(1)} s`);
 });
 
-it('a reranker keeps the best k of each prompt\'s candidates, best first, and the record keeps the scores', async () => {
+it('reranking draws n × rerank candidates and keeps the best n of each prompt by the scorer, best first, and the record keeps the scores', async () => {
   const model = await loadDalle(DEFAULT_MODEL);
   const settings = { n: 4, seed: 3, temperature: 1, topK: 64, guidance: 1, batchSize: 4 };
   const prompts = ['a red apple', 'a blue car'];
   const brightness = (img: RgbImage) => img.data.reduce((a, b) => a + b, 0) / img.data.length;
   const all = await generate(model, prompts, settings);
-  const kept = await generate(model, prompts, settings, { rerank: { keep: 2, score: async (_, images) => images.map(brightness) } });
+  const kept = await generate(model, prompts, { ...settings, n: 2, rerank: 2 }, { scorer: { score: async (_, images) => images.map(brightness) } });
   assert.equal(kept.length, 4);
   for (const prompt of prompts) {
     const want = all.filter((g) => g.prompt === prompt).sort((a, b) => brightness(b.image) - brightness(a.image) || a.index - b.index).slice(0, 2);
@@ -44,5 +44,5 @@ it('a reranker keeps the best k of each prompt\'s candidates, best first, and th
   await writeGeneration(dir, model, kept, settings);
   const record = JSON.parse(await readFile(join(dir, 'generation.json'), 'utf8'));
   assert.deepEqual(record.images.map((i: { score: number }) => i.score), kept.map((g) => g.score));
-  await assert.rejects(generate(model, prompts, settings, { rerank: { keep: 1, score: async () => [1] } }), /1 scores for 4 images/);
+  await assert.rejects(generate(model, prompts, { ...settings, n: 1, rerank: 4 }, { scorer: { score: async () => [1] } }), /1 scores for 4 images/);
 });

@@ -10,6 +10,7 @@ import { trainDalle } from '../dalle/train.ts';
 import { Examples, makeEvaluator, validationNll } from '../dalle/eval.ts';
 import { type DalleModel, exportModel, loadDalle, samplingFrom } from '../dalle/load.ts';
 import { generate, generateSettings, writeGeneration } from '../dalle/generate.ts';
+import { loadClip } from '../clip/load.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
@@ -18,11 +19,16 @@ import { intOption, numberOption, resolveConfig, seconds, trainedLine } from './
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
 
-/** `--model DIR`, or the shipped model when it is not given. */
-export async function loadModelOption(dir: string | undefined): Promise<DalleModel> {
+/** `--model DIR`, or the shipped model when it is not given; `--reranker DIR` in place of the model's own
+ *  contrastive reranker (its clip/ folder). */
+export async function loadModelOption(dir: string | undefined, reranker?: string): Promise<DalleModel> {
   if (!dir && !existsSync(join(DEFAULT_MODEL, 'config.json'))) throw new UserError(`no shipped model at ${DEFAULT_MODEL}; train one (see README) and pass --model`);
-  return loadDalle(dir ?? DEFAULT_MODEL);
+  const model = await loadDalle(dir ?? DEFAULT_MODEL);
+  if (reranker) model.reranker = await loadClip(reranker);
+  return model;
 }
+
+export const RERANKER_OPTION = ['--reranker <dir>', "contrastive model for --rerank (default: the model's clip/ folder; `dalle train-clip` makes one)"] as const;
 
 /** The sampling settings, as `generate` takes them and `export` records them in sampling.json; one left
  *  out comes from the model (`samplingFrom`). */
@@ -31,7 +37,8 @@ function withSamplingOptions(command: Command, defaultsFrom: string): Command {
     .option('--temperature <t>', `softmax temperature (0: greedy; default: ${defaultsFrom}, else 1)`, numberOption('--temperature', 0, 10))
     .option('--top-k <k>', `sample among the k most likely codes (0: all; default: ${defaultsFrom}, else 0)`, intOption('--top-k', 0))
     .option('--top-p <p>', `sample within this probability mass (default: ${defaultsFrom}, else 1)`, numberOption('--top-p', 0, 1))
-    .option('--guidance <s>', `classifier-free guidance scale (1: none; default: ${defaultsFrom}, else 1)`, numberOption('--guidance', 0, 100));
+    .option('--guidance <s>', `classifier-free guidance scale (1: none; default: ${defaultsFrom}, else 1)`, numberOption('--guidance', 0, 100))
+    .option('--rerank <r>', `draw r candidates per image and keep the best by the contrastive reranker (1: none; default: ${defaultsFrom}, else 1)`, intOption('--rerank', 1, 64));
 }
 
 export function registerDalleCommands(program: Command): void {
@@ -76,6 +83,7 @@ export function registerDalleCommands(program: Command): void {
     .option('--image-prompt <png>', 'complete this image: keep part of its codes (--keep-rows or --mask), sample the rest')
     .option('--keep-rows <r>', 'rows of the image prompt\'s code grid to keep', intOption('--keep-rows', 1))
     .option('--mask <png>', 'with --image-prompt: redraw the white parts of this mask, keep the dark parts')
+    .option(...RERANKER_OPTION)
     .option('--out <dir>', 'output folder', 'generated');
   withSamplingOptions(generateCommand, "the model's sampling.json")
     .action(async (prompt: string | undefined, o) => {
@@ -84,7 +92,7 @@ export function registerDalleCommands(program: Command): void {
       if (prompts.length === 0) throw new UserError('give a prompt, e.g. dalle generate "a smiling cat face", or --prompts FILE');
       if (o.imagePrompt && (o.keepRows === undefined) === (o.mask === undefined)) throw new UserError('--image-prompt needs either --keep-rows R (the top rows to keep) or --mask PNG (white: redraw), not both');
       if (!o.imagePrompt && (o.keepRows !== undefined || o.mask !== undefined)) throw new UserError('--keep-rows and --mask complete an image: give it with --image-prompt PNG');
-      const model = await loadModelOption(o.model);
+      const model = await loadModelOption(o.model, o.reranker);
       const sampling = samplingFrom(o, model.sampling);
       const settings = generateSettings(sampling, {
         n: o.n, seed: o.seed, batchSize: o.batch,
@@ -108,10 +116,11 @@ export function registerDalleCommands(program: Command): void {
     .description('write a model folder for generation only: config, weights (float16 by default), tokenizer, and the sampling settings generate uses by default (sampling.json)')
     .requiredOption('--model <dir>', 'model (run or checkpoint folder)')
     .requiredOption('--out <dir>', 'the folder to write (replaced atomically)')
+    .option('--reranker <dir>', "a contrastive model (dalle train-clip) to ship in the folder's clip/ (default: the model's own, if any)")
     .addOption(new Option('--dtype <type>', 'weight precision').choices(['f16', 'bf16', 'f32']).default('f16'));
   withSamplingOptions(exportCommand, "the model's own, else plain sampling")
     .action(async (o) => {
-      const model = await loadDalle(o.model);
+      const model = await loadModelOption(o.model, o.reranker);
       await exportModel(model, o.out, ({ f16: 'F16', bf16: 'BF16', f32: 'F32' } as const)[o.dtype as 'f16' | 'bf16' | 'f32'], samplingFrom(o, model.sampling));
       console.log(`wrote ${o.out} (${o.dtype} weights)`);
     });

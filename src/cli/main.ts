@@ -5,6 +5,7 @@ import { registerTokenizerCommands } from './tokenizer.ts';
 import { registerDataCommands } from './data.ts';
 import { registerVaeCommands } from './vae.ts';
 import { registerDalleCommands } from './dalle.ts';
+import { registerClipCommands } from './clip.ts';
 import { registerServeCommand } from './serve.ts';
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerVaeCommands(program);
   registerDalleCommands(program);
+  registerClipCommands(program);
   registerServeCommand(program);
   return program;
 }

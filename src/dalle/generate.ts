@@ -11,9 +11,14 @@ import { UserError } from '../errors.ts';
 import type { DalleModel, SamplingDefaults } from './load.ts';
 import { DalleSampler, keepTopRows } from './sample.ts';
 import { encodeCaption } from './text.ts';
+import { clipScorer } from '../clip/load.ts';
 
 export interface GenerateSettings {
+  /** Images per prompt. */
   n: number;
+  /** Candidates drawn per image kept: n × rerank are sampled and the best n by the reranker's score are
+   *  kept, as the paper keeps the best of many samples by CLIP's (1 or absent: no reranking). */
+  rerank?: number;
   seed: number;
   temperature: number;
   topK?: number;
@@ -30,6 +35,7 @@ export function generateSettings(sampling: SamplingDefaults, run: Pick<GenerateS
   return {
     ...run, temperature: sampling.temperature, guidance: sampling.guidance,
     ...(sampling.topK > 0 && { topK: sampling.topK }), ...(sampling.topP < 1 && { topP: sampling.topP }),
+    ...(sampling.rerank > 1 && { rerank: sampling.rerank }),
   };
 }
 
@@ -43,13 +49,10 @@ export interface GeneratedImage {
   score?: number;
 }
 
-/**
- * Reranking, as the paper keeps the best of N samples by a contrastive model's score: every candidate of a
- * prompt is scored (higher is better) and the best `keep` are returned, best first.
- */
-export interface Reranker {
+/** Scores a prompt's candidates for reranking (higher is better): the model's contrastive reranker
+ *  (src/clip/) by default, or any other scorer. */
+export interface ImageScorer {
   score(prompt: string, images: readonly RgbImage[]): Promise<number[]>;
-  keep: number;
 }
 
 export interface GenerateEvents {
@@ -57,8 +60,8 @@ export interface GenerateEvents {
   onTruncated?: (prompt: string, tokens: number, kept: number) => void;
   /** Cells sampled so far across the whole request. */
   onProgress?: (cellsDone: number, cellsTotal: number) => void;
-  /** Keep the best of each prompt's candidates by this scorer. */
-  rerank?: Reranker;
+  /** Score candidates with this instead of the model's reranker (with settings.rerank > 1). */
+  scorer?: ImageScorer;
 }
 
 async function readSquareImage(path: string, what: string, size: number): Promise<RgbImage> {
@@ -129,9 +132,13 @@ export async function generate(model: DalleModel, prompts: readonly string[], s:
     if (enc.tokens > c.textLength) events.onTruncated?.(prompt, enc.tokens, c.textLength);
     return enc.ids;
   });
+  const rerank = s.rerank ?? 1;
+  if (!Number.isInteger(rerank) || rerank < 1) throw new UserError(`rerank must be a whole number of candidates per image, at least 1, got ${rerank}`);
+  const scorer = rerank > 1 ? events.scorer ?? (model.reranker && clipScorer(model.reranker)) : null;
+  if (rerank > 1 && !scorer) throw new UserError(`reranking (rerank ${rerank}) needs a contrastive model, and ${model.dir} has none (no clip/ folder): train one with \`dalle train-clip\` and pass it with --reranker`);
   const known = s.imagePrompt ? await imagePromptCodes(model, s.imagePrompt) : null;
   const sampler = samplerOf(model);
-  const jobs = prompts.flatMap((prompt, p) => Array.from({ length: s.n }, (_, i) => ({ prompt, caption: captions[p]!, index: i })));
+  const jobs = prompts.flatMap((prompt, p) => Array.from({ length: s.n * rerank }, (_, i) => ({ prompt, caption: captions[p]!, index: i })));
   const cellsPerImage = known ? known.keep.filter((k) => !k).length : c.grid * c.grid;
   const out: GeneratedImage[] = [];
   for (let start = 0; start < jobs.length; start += s.batchSize) {
@@ -147,11 +154,11 @@ export async function generate(model: DalleModel, prompts: readonly string[], s:
     const rgb = fromNchwFloat({ data: decoded.data as Float32Array, shape: decoded.shape as [number, 3, number, number] });
     batch.forEach((j, k) => out.push({ prompt: j.prompt, index: j.index, seed, image: batchImage(rgb, k) }));
   }
-  return events.rerank ? rerank(out, prompts, events.rerank) : out;
+  return scorer ? keepBest(out, prompts, scorer, s.n) : out;
 }
 
-async function rerank(images: GeneratedImage[], prompts: readonly string[], r: Reranker): Promise<GeneratedImage[]> {
-  if (!Number.isInteger(r.keep) || r.keep < 1) throw new UserError(`reranking must keep at least one image per prompt, got ${r.keep}`);
+/** Each prompt's `keep` best candidates by the scorer, best first (ties: in drawing order). */
+async function keepBest(images: GeneratedImage[], prompts: readonly string[], r: ImageScorer, keep: number): Promise<GeneratedImage[]> {
   const kept: GeneratedImage[] = [];
   for (const prompt of new Set(prompts)) {
     const candidates = images.filter((img) => img.prompt === prompt);
@@ -160,7 +167,7 @@ async function rerank(images: GeneratedImage[], prompts: readonly string[], r: R
       throw new Error(`reranker: ${scores.length} scores for ${candidates.length} images of "${prompt}", or a score that is not a finite number`);
     }
     const order = candidates.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
-    kept.push(...order.slice(0, r.keep).map((i) => ({ ...candidates[i]!, score: scores[i]! })));
+    kept.push(...order.slice(0, keep).map((i) => ({ ...candidates[i]!, score: scores[i]! })));
   }
   return kept;
 }

@@ -15,6 +15,7 @@ import { type Dvae, dvaeFromParams } from '../dvae/load.ts';
 import { initDvae } from '../dvae/model.ts';
 import { type DalleConfig, DalleConfigSchema } from './config.ts';
 import { type DalleParams, initDalle } from './model.ts';
+import { type ClipModel, exportClip, loadClip } from '../clip/load.ts';
 
 /** Sampling settings a model folder recommends (sampling.json): what a request that names none gets. A small
  *  model's samples depend on them as much as on its weights (a lower temperature and classifier-free
@@ -25,15 +26,20 @@ export const SamplingDefaultsSchema = z.strictObject({
   topK: z.number().int().min(0),
   topP: z.number().min(0).max(1),
   guidance: z.number().min(0).max(100),
+  /** Candidates drawn per image kept, reranked by the model's contrastive reranker (clip/); 1: none. */
+  rerank: z.number().int().min(1).max(64),
 });
 export type SamplingDefaults = z.infer<typeof SamplingDefaultsSchema>;
 
 /** Without sampling.json: plain sampling from the model's distribution, as the paper draws its candidates. */
-export const PLAIN_SAMPLING: SamplingDefaults = { temperature: 1, topK: 0, topP: 1, guidance: 1 };
+export const PLAIN_SAMPLING: SamplingDefaults = { temperature: 1, topK: 0, topP: 1, guidance: 1, rerank: 1 };
 
 /** The settings a request gives, the model's for the rest. */
 export function samplingFrom(given: Partial<SamplingDefaults>, model: SamplingDefaults): SamplingDefaults {
-  return { temperature: given.temperature ?? model.temperature, topK: given.topK ?? model.topK, topP: given.topP ?? model.topP, guidance: given.guidance ?? model.guidance };
+  return {
+    temperature: given.temperature ?? model.temperature, topK: given.topK ?? model.topK, topP: given.topP ?? model.topP,
+    guidance: given.guidance ?? model.guidance, rerank: given.rerank ?? model.rerank,
+  };
 }
 
 export interface DalleModel {
@@ -43,7 +49,12 @@ export interface DalleModel {
   dvae: Dvae;
   tokenizer: BpeTokenizer;
   sampling: SamplingDefaults;
+  /** The contrastive reranker in the folder's clip/ (or given with --reranker), if any. */
+  reranker: ClipModel | null;
 }
+
+/** Where a model folder keeps its contrastive reranker. */
+export const rerankerDir = (modelDir: string): string => join(modelDir, 'clip');
 
 function readSampling(dir: string): SamplingDefaults {
   const file = join(dir, 'sampling.json');
@@ -78,13 +89,15 @@ export async function loadDalle(path: string): Promise<DalleModel> {
   if (tokenizer.parts.vocab.length !== config.textVocab) {
     throw new UserError(`${ckpt.tokenizerPath}: ${tokenizer.parts.vocab.length} tokens, the model was built for ${config.textVocab}`);
   }
-  return { dir, config, params, dvae, tokenizer, sampling: readSampling(dir) };
+  const reranker = existsSync(join(rerankerDir(dir), 'config.json')) ? await loadClip(rerankerDir(dir)) : null;
+  return { dir, config, params, dvae, tokenizer, sampling: readSampling(dir), reranker };
 }
 
-/** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, tokenizer, and
- *  sampling settings (`sampling`, by default the model's own). The files are written beside `out` and renamed
+/** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, tokenizer,
+ *  sampling settings (`sampling`, by default the model's own) and its reranker (clip/) if it has one. The files are written beside `out` and renamed
  *  into it one by one, so other files there (a model card, sample grids) stay. */
 export async function exportModel(model: DalleModel, out: string, dtype: WeightsDtype, sampling = model.sampling): Promise<void> {
+  if (sampling.rerank > 1 && !model.reranker) throw new UserError(`rerank ${sampling.rerank} needs a contrastive reranker to ship with the model (--reranker DIR)`);
   const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   for (const [k, v] of namedParams(model.params)) weights.set(k, { shape: v.shape, data: v.data as Float32Array });
   for (const [k, v] of namedParams(model.dvae.params)) weights.set(`vae.${k}`, { shape: v.shape, data: v.data as Float32Array });
@@ -94,4 +107,5 @@ export async function exportModel(model: DalleModel, out: string, dtype: Weights
   await mkdir(out, { recursive: true });
   for (const file of ['model.safetensors', 'tokenizer.json', 'sampling.json', 'config.json']) await rename(join(staging, file), join(out, file));
   await rm(staging, { recursive: true, force: true });
+  if (model.reranker) await exportClip(model.reranker, rerankerDir(out), dtype);
 }

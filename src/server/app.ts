@@ -15,6 +15,8 @@ import { encodePng } from '../io/images.ts';
 export interface ServerOptions {
   /** Most images one request may ask for. */
   maxImages?: number;
+  /** Most candidates one request may draw (images × rerank). */
+  maxCandidates?: number;
   /** Requests that may wait behind the running one before new ones get 503. */
   maxQueue?: number;
   /** Fastify's request log (off in tests). */
@@ -55,6 +57,7 @@ export class SerialQueue {
 
 export function buildServer(model: DalleModel, options: ServerOptions = {}): FastifyInstance {
   const maxImages = options.maxImages ?? 16;
+  const maxCandidates = Math.max(maxImages, options.maxCandidates ?? 64);
   const queue = new SerialQueue(options.maxQueue ?? 8);
   const requestSchema = generateRequestSchema(maxImages);
   const page = readFileSync(PAGE, 'utf8');
@@ -79,7 +82,9 @@ export function buildServer(model: DalleModel, options: ServerOptions = {}): Fas
     layers: model.config.layers,
     dim: model.config.dim,
     sampling: model.sampling,
+    reranker: model.reranker !== null,
     maxImages,
+    maxCandidates,
   }));
 
   app.post('/api/generate', async (request, reply) => {
@@ -87,6 +92,9 @@ export function buildServer(model: DalleModel, options: ServerOptions = {}): Fas
     if (!parsed.success) return reply.code(400).send({ error: formatIssues(parsed.error) });
     const r = parsed.data;
     const sampling = samplingFrom(r, model.sampling);
+    if (r.n * sampling.rerank > maxCandidates) {
+      return reply.code(400).send({ error: `n × rerank = ${r.n} × ${sampling.rerank} = ${r.n * sampling.rerank} candidates, more than this server draws for one request (${maxCandidates}); ask for fewer images or a smaller rerank` });
+    }
     const seed = r.seed ?? Math.floor(Math.random() * 2 ** 31);
     const settings = generateSettings(sampling, { n: r.n, seed, batchSize: r.n });
     let truncated: { tokens: number; kept: number } | undefined;
@@ -100,7 +108,7 @@ export function buildServer(model: DalleModel, options: ServerOptions = {}): Fas
       sampling,
       seconds: (performance.now() - start) / 1000,
       ...(truncated && { truncated }),
-      images: await Promise.all(images.map(async (img) => ({ index: img.index, png: (await encodePng(img.image)).toString('base64') }))),
+      images: await Promise.all(images.map(async (img) => ({ index: img.index, ...(img.score !== undefined && { score: img.score }), png: (await encodePng(img.image)).toString('base64') }))),
     };
   });
 
