@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { decodeImage, toNchwFloat } from '../src/io/images.ts';
 import { flipHorizontal } from '../src/data/augment.ts';
-import { iterateBatches } from '../src/data/batches.ts';
-import { openCache, prepareCache } from '../src/data/cache.ts';
+import { epochLength, epochOrder, iterateBatches } from '../src/data/batches.ts';
+import { type ImageCache, openCache, prepareCache } from '../src/data/cache.ts';
 import { readFolder } from '../src/data/folder.ts';
 import { ProblemLog } from '../src/data/problems.ts';
 import { buildShapes } from '../src/data/shapes.ts';
@@ -47,6 +47,23 @@ test('cache round trip: pixels equal decoding the images again, corrupt image sk
   assert.ok(!cache.items.some((it) => it.id === '000003'));
   const batch = toNchwFloat(cache.batch([0, 1]));
   assert.deepEqual(batch.shape, [2, 3, 16, 16]);
+});
+
+test('balance by group: one image of every group per epoch, drawn anew each epoch, reproducible by seed', () => {
+  // Group g has g + 1 images (like an emoji with several skin tones and styles); two items are held out.
+  const items = [0, 1, 2, 3, 4, 5].flatMap((g) => Array.from({ length: g + 1 }, (_, k) => ({ group: `g${g}`, split: g === 1 ? 'val' : 'train', id: `g${g}-${k}` })));
+  const cache = { items, indicesOf: (split: string) => items.flatMap((it, i) => (split === 'all' || it.split === split ? [i] : [])) } as unknown as ImageCache;
+  assert.equal(epochLength(cache, 'train', 'group'), 5);
+  assert.equal(epochLength(cache, 'train'), 19);
+  const order = (seed: number, epoch: number) => epochOrder(cache, { seed, epoch, split: 'train', balance: 'group' });
+  const groupsIn = (o: number[]) => o.map((i) => items[i]!.group).sort();
+  for (let e = 0; e < 4; e++) assert.deepEqual(groupsIn(order(3, e)), ['g0', 'g2', 'g3', 'g4', 'g5']);
+  assert.deepEqual(order(3, 1), order(3, 1));
+  // Over many epochs every image of the largest group is drawn, about equally often.
+  const drawn = new Map<string, number>();
+  for (let e = 0; e < 600; e++) for (const i of order(3, e)) if (items[i]!.group === 'g5') drawn.set(items[i]!.id, (drawn.get(items[i]!.id) ?? 0) + 1);
+  assert.equal(drawn.size, 6);
+  for (const [id, n] of drawn) assert.ok(n > 60 && n < 140, `${id} drawn ${n} times in 600 epochs`);
 });
 
 test('split: stable, grouped by identity, share close to the requested one', () => {

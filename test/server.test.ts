@@ -15,7 +15,7 @@ describe('HTTP server', () => {
   before(async () => {
     const model = await loadDalle(DEFAULT_MODEL);
     sampling = { ...model.sampling };
-    app = buildServer(model, { maxImages: 4 });
+    app = buildServer(model, { maxImages: 4, maxCandidates: 12 });
   });
   after(() => app.close());
 
@@ -29,6 +29,7 @@ describe('HTTP server', () => {
     const info = (await app.inject({ url: '/api/model' })).json();
     assert.equal(info.imageSize, 32);
     assert.equal(info.maxImages, 4);
+    assert.equal(info.maxCandidates, 12);
     assert.deepEqual(info.sampling, sampling);
   });
 
@@ -59,6 +60,8 @@ describe('HTTP server', () => {
       [{ prompt: 'a cat', temperature: -1 }, /^temperature: /],
       [{ prompt: 'a cat', topP: 2 }, /^topP: /],
       [{ prompt: 'a cat', size: 64 }, /Unrecognized key: "size"/],
+      [{ prompt: 'a cat', n: 4, rerank: 4 }, /n × rerank = 4 × 4 = 16 candidates, more than this server draws for one request \(12\)/],
+      [{ prompt: 'a cat', rerank: 0 }, /^rerank: /],
       [{ n: 2 }, /^prompt: /],
     ];
     for (const [body, message] of cases) {

@@ -7,7 +7,7 @@ import { loadClip } from '../clip/load.ts';
 import { evaluateRetrieval } from '../clip/eval.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { UserError } from '../errors.ts';
-import { intOption, numberOption, resolveConfig, trainedLine } from './options.ts';
+import { balanceOption, intOption, numberOption, resolveConfig, trainedLine } from './options.ts';
 
 export function registerClipCommands(program: Command): void {
   program
@@ -24,6 +24,7 @@ export function registerClipCommands(program: Command): void {
     .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 5e-4)
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 100)
     .option('--reconstructed <share>', 'with --vae: share of images replaced by their reconstruction', numberOption('--reconstructed', 0, 1), 0.5)
+    .addOption(balanceOption())
     .option('--seed <n>', 'seed for initialisation, data order and BPE dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between held-out retrieval checks', intOption('--eval-every', 1), 250)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 250)
@@ -34,7 +35,7 @@ export function registerClipCommands(program: Command): void {
       const config = preset && { ...(preset as object), ...(o.imageSize && { imageSize: o.imageSize }) };
       const r = await trainClip({
         out: o.out, data: o.data, tokenizer: o.tokenizer, ...(o.vae && { vae: o.vae }), resume: !!o.resume, ...(config && { config: config as never }),
-        options: { steps: o.steps, batchSize: o.batch, lr: o.lr, warmup: o.warmup, reconstructed: o.reconstructed, seed: o.seed, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
+        options: { steps: o.steps, batchSize: o.batch, lr: o.lr, warmup: o.warmup, reconstructed: o.reconstructed, balance: o.balance, seed: o.seed, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
       });
       console.log(trainedLine(r, start, `${o.out}/checkpoint`));
     });

@@ -14,7 +14,7 @@ import { loadClip } from '../clip/load.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
-import { intOption, numberOption, resolveConfig, seconds, trainedLine } from './options.ts';
+import { balanceOption, intOption, numberOption, resolveConfig, seconds, trainedLine } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
@@ -56,6 +56,7 @@ export function registerDalleCommands(program: Command): void {
     .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 1e-3)
     .addOption(new Option('--schedule <kind>', 'after warm-up').choices(['cosine', 'plateau']).default('cosine'))
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 200)
+    .addOption(balanceOption())
     .option('--seed <n>', 'seed for initialisation, data order and dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between validations', intOption('--eval-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 1000)
@@ -66,7 +67,7 @@ export function registerDalleCommands(program: Command): void {
       const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
-        options: { steps: o.steps, batchSize: o.batch, accumulate: o.accumulate, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
+        options: { steps: o.steps, batchSize: o.batch, accumulate: o.accumulate, balance: o.balance, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
       });
       console.log(trainedLine(r, start, join(o.out, 'checkpoint')));
     });

@@ -1,5 +1,6 @@
 // Option parsers shared by the commands: each turns a bad value into a UserError naming the flag and value.
 import { readFileSync } from 'node:fs';
+import { Option } from 'commander';
 import type { z } from 'zod';
 import { UserError, parseUserInput } from '../errors.ts';
 
@@ -44,3 +45,8 @@ export function trainedLine(r: { step: number; trained: number; loss: number }, 
 export function seconds(start: number): string {
   return `${((performance.now() - start) / 1000).toFixed(1)} s`;
 }
+
+/** `--balance image|group` for the trainers (data/batches.ts: what an epoch visits once). */
+export const balanceOption = (): Option =>
+  new Option('--balance <unit>', 'what an epoch visits once: every image, or every group (one image of each, so subjects with many variants do not crowd out the rest)')
+    .choices(['image', 'group']).default('image');

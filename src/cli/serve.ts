@@ -14,6 +14,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port to listen on', intOption('--port', 0, 65535), 8080)
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--max-images <n>', 'most images one request may ask for', intOption('--max-images', 1, 256), 16)
+    .option('--max-candidates <n>', 'most candidates one request may draw (images × rerank)', intOption('--max-candidates', 1, 4096), 64)
     .action(async (o) => {
       const start = performance.now();
       // Fastify loads only for this command: importing it costs every other command ≈ 0.14 s of start-up.
@@ -23,7 +24,7 @@ export function registerServeCommand(program: Command): void {
       // shape), so that the first visitor does not wait for them.
       const n = defaultImages(o.maxImages);
       await generate(model, ['warm-up'], generateSettings(model.sampling, { n, seed: 0, batchSize: n }));
-      const app = buildServer(model, { maxImages: o.maxImages });
+      const app = buildServer(model, { maxImages: o.maxImages, maxCandidates: o.maxCandidates });
       try {
         await app.listen({ port: o.port, host: o.host });
       } catch (err) {

@@ -7,7 +7,7 @@
 // and the tokenizer; `resume` continues exactly.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { batchOfEpoch } from '../data/batches.ts';
+import { batchOfEpoch, epochLength } from '../data/batches.ts';
 import type { ImageCache } from '../data/cache.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
@@ -37,6 +37,8 @@ export const ClipTrainSchema = z.object({
   weightDecay: z.number().nonnegative().default(0.1),
   clipNorm: z.number().positive().default(1),
   bpeDropout: z.number().min(0).max(1).default(0.1),
+  /** What an epoch visits once: every image, or every group (data/batches.ts). */
+  balance: z.enum(['image', 'group']).default('image'),
   /** With a dVAE: the share of images replaced by their reconstruction. */
   reconstructed: z.number().min(0).max(1).default(0.5),
   seed: z.number().int().default(0),
@@ -109,7 +111,8 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
 
   const { cache } = await ensureCache(run.data, config.imageSize, run.out, log);
   const trainIndices = cache.indicesOf('train');
-  if (trainIndices.length < opts.batchSize) throw new UserError(`${run.data}: ${trainIndices.length} training images, fewer than one batch of ${opts.batchSize}`);
+  const perEpoch = epochLength(cache, 'train', opts.balance);
+  if (perEpoch < opts.batchSize) throw new UserError(`${run.data}: ${perEpoch} training ${opts.balance === 'group' ? 'groups' : 'images'}, fewer than one batch of ${opts.batchSize}`);
   const valIndices = cache.indicesOf('val');
   const evalIndices = valIndices.length >= 2 ? valIndices : trainIndices.slice(0, 256);
   const reconstructions = dvae && opts.reconstructed > 0 ? await reconstructAll(dvae, cache, run.progress === false) : null;
@@ -124,9 +127,9 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   const per = cache.width * cache.height * 3;
-  const stepsPerEpoch = Math.floor(trainIndices.length / opts.batchSize);
+  const stepsPerEpoch = Math.floor(perEpoch / opts.batchSize);
   const batchAt = (step: number): ClipBatch => {
-    const b = batchOfEpoch(cache, { batchSize: opts.batchSize, seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train', dropLast: true, caption: 'random' }, step % stepsPerEpoch)!;
+    const b = batchOfEpoch(cache, { batchSize: opts.batchSize, seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train', balance: opts.balance, dropLast: true, caption: 'random' }, step % stepsPerEpoch)!;
     const images: RgbBatch = b.images;
     const ids = b.captions.flatMap((caption, k) => {
       const rng = T.Rng.stream(opts.seed, 4, step, b.indices[k]!);

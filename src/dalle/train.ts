@@ -8,7 +8,7 @@
 // and `resume` continues exactly.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { epochOrder } from '../data/batches.ts';
+import { epochLength, epochOrder } from '../data/batches.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { batchImage, fromNchwFloat } from '../io/images.ts';
@@ -42,6 +42,8 @@ export const DalleTrainSchema = z.object({
   clipNorm: z.number().positive().default(4),
   emaDecay: z.number().min(0).max(1).default(0.999),
   bpeDropout: z.number().min(0).max(1).default(0.1),
+  /** What an epoch visits once: every image, or every group (data/batches.ts). */
+  balance: z.enum(['image', 'group']).default('image'),
   seed: z.number().int().default(0),
   evalEvery: z.number().int().positive().default(500),
   evalBatches: z.number().int().positive().default(8),
@@ -111,15 +113,16 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   const examples = new Examples(cache, codes, tokenizer, config);
   const trainIndices = cache.indicesOf('train');
   const perUpdate = opts.batchSize * opts.accumulate;
-  if (trainIndices.length < perUpdate) throw new UserError(`${run.data}: ${trainIndices.length} training images, fewer than one update of ${perUpdate}`);
+  const perEpoch = epochLength(cache, 'train', opts.balance);
+  if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${perEpoch} training ${opts.balance === 'group' ? 'groups' : 'images'}, fewer than one update of ${perUpdate}`);
 
   const trainer = dalleTrainer(config, opts, initDalle(new T.Rng(opts.seed + 1), config));
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   // Data order: a permutation per epoch fixed by the seed; step s takes the next `perUpdate` images.
-  const stepsPerEpoch = Math.floor(trainIndices.length / perUpdate);
+  const stepsPerEpoch = Math.floor(perEpoch / perUpdate);
   const indicesAt = (step: number): number[] => {
-    const order = epochOrder(cache, { seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train' });
+    const order = epochOrder(cache, { seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train', balance: opts.balance });
     const start = (step % stepsPerEpoch) * perUpdate;
     return order.slice(start, start + perUpdate);
   };
@@ -146,7 +149,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer, extraWeights: vaeWeights });
   };
 
-  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images`);
+  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'group' ? ` in ${perEpoch} groups, one image of each group per epoch` : ''}`);
   const progress = new Progress('train', opts.steps, { unit: 'steps', silent: run.progress === false });
   progress.count = startStep;
   let lastLoss = NaN;

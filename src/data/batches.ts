@@ -8,12 +8,17 @@ import type { ImageCache } from './cache.ts';
 import { Rng } from '../tensor/index.ts';
 import type { Split } from './split.ts';
 
+/** What an epoch visits once: every image, or every group (an emoji's styles and skin tones share one) as
+ *  one of its images drawn at random, so that subjects with many variants do not crowd out the rest. */
+export type Balance = 'image' | 'group';
+
 export interface BatchOptions {
   batchSize: number;
   seed: number;
   epoch?: number;
   split?: Split | 'all';
   shuffle?: boolean;
+  balance?: Balance;
   dropLast?: boolean;
   caption?: 'random' | 'first';
   augment?: AugmentOptions;
@@ -29,10 +34,32 @@ export interface Batch {
 }
 
 /** The order of cache positions for one epoch. */
-export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed' | 'epoch' | 'split' | 'shuffle'>): number[] {
-  const order = cache.indicesOf(options.split ?? 'train');
+export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed' | 'epoch' | 'split' | 'shuffle' | 'balance'>): number[] {
+  let order = cache.indicesOf(options.split ?? 'train');
+  if (options.balance === 'group') {
+    // Each group's image for this epoch is drawn by a stream keyed by the group's first position, so it
+    // does not depend on the order groups are met in.
+    order = groupsOf(cache, order).map((members) => members[Rng.stream(options.seed, 5, options.epoch ?? 0, members[0]!).int(members.length)]!);
+  }
   if (options.shuffle ?? true) Rng.stream(options.seed, 1, options.epoch ?? 0).shuffle(order);
   return order;
+}
+
+/** Positions per epoch under a balance (images, or groups). */
+export function epochLength(cache: ImageCache, split: Split | 'all', balance: Balance = 'image'): number {
+  const indices = cache.indicesOf(split);
+  return balance === 'group' ? groupsOf(cache, indices).length : indices.length;
+}
+
+function groupsOf(cache: ImageCache, indices: readonly number[]): number[][] {
+  const members = new Map<string, number[]>();
+  for (const i of indices) {
+    const group = cache.items[i]!.group;
+    const list = members.get(group);
+    if (list) list.push(i);
+    else members.set(group, [i]);
+  }
+  return [...members.values()];
 }
 
 /** All batches of one epoch, in order. */
