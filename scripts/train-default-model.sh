@@ -27,16 +27,24 @@ dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.
 dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
   --out "$RUN/dalle" --steps "${DALLE_STEPS:-3500}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/dalle")
 
-# 5. Export: float16 weights, config, tokenizer, and the sampling settings generate and serve use by default
-# (sampling.json; chosen by comparing sample grids, see the model card).
-dalle export --model "$RUN/dalle" --out "$MODEL" --dtype f16 --temperature 0.85 --guidance 2
+# 5. The contrastive reranker: a 3-layer text transformer and a 4-stage conv net, on the same tokenizer and
+# data, half of the images replaced by their dVAE reconstructions (the look of generated images).
+dalle train-clip --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --vae "$RUN/vae" --out "$RUN/clip" \
+  --steps "${CLIP_STEPS:-1600}" --batch 128 --eval-every 200 --checkpoint-every 200 --seed 0 $(resume "$RUN/clip")
 
-# 6. Metrics for the model card.
+# 6. Export: float16 weights, config, tokenizer, the reranker under clip/, and the sampling settings generate
+# and serve use by default (sampling.json; chosen by comparing sample grids, see the model card).
+dalle export --model "$RUN/dalle" --reranker "$RUN/clip" --out "$MODEL" --dtype f16 --temperature 0.85 --guidance 2 --rerank "${RERANK:-4}"
+
+# 7. Metrics for the model card.
 dalle eval-vae --model "$RUN/vae" --data "$RUN/emoji32-cache" --json "$RUN/eval-vae.json"
 dalle eval --model "$MODEL" --data "$RUN/emoji32-cache" --json "$RUN/eval-dalle.json"
+dalle eval-clip --model "$MODEL/clip" --data "$RUN/emoji32-cache" --json "$RUN/eval-clip.json"
 
-# 7. The model card's sample grids: with the model's sampling settings, and plain sampling for comparison.
+# 8. The model card's sample grids: with the model's sampling settings, without reranking, and plain sampling.
 dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --out "$RUN/samples"
 cp "$RUN/samples/grid.png" "$MODEL/samples.png"
-dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --temperature 1 --guidance 1 --out "$RUN/samples-plain"
+dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --rerank 1 --out "$RUN/samples-unranked"
+cp "$RUN/samples-unranked/grid.png" "$MODEL/samples-unranked.png"
+dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --temperature 1 --guidance 1 --rerank 1 --out "$RUN/samples-plain"
 cp "$RUN/samples-plain/grid.png" "$MODEL/samples-plain.png"

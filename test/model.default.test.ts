@@ -1,11 +1,12 @@
 // The shipped model (models/default): it loads, generates an image quickly from a fixed seed, and the same
-// seed gives the same image; a reranker keeps the best candidates.
+// seed gives the same image; reranking keeps the best candidates; the shipped reranker tells colours apart.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MODEL } from '../src/cli/dalle.ts';
 import { loadDalle } from '../src/dalle/load.ts';
 import { generate, writeGeneration } from '../src/dalle/generate.ts';
 import type { RgbImage } from '../src/io/images.ts';
+import { clipScorer } from '../src/clip/load.ts';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,4 +46,29 @@ it('reranking draws n × rerank candidates and keeps the best n of each prompt b
   const record = JSON.parse(await readFile(join(dir, 'generation.json'), 'utf8'));
   assert.deepEqual(record.images.map((i: { score: number }) => i.score), kept.map((g) => g.score));
   await assert.rejects(generate(model, prompts, { ...settings, n: 1, rerank: 4 }, { scorer: { score: async () => [1] } }), /1 scores for 4 images/);
+});
+
+it('the shipped reranker matches each coloured heart prompt to the disc of its colour', async () => {
+  const model = await loadDalle(DEFAULT_MODEL);
+  assert.ok(model.reranker, 'models/default has no clip/ reranker');
+  const size = model.reranker.config.imageSize;
+  const colours: Record<string, [number, number, number]> = { red: [220, 40, 40], blue: [40, 90, 220], green: [50, 170, 60], yellow: [250, 210, 40] };
+  // A disc of the colour on white, as emoji are drawn.
+  const disc = ([r, g, b]: [number, number, number]): RgbImage => {
+    const data = new Uint8Array(size * size * 3).fill(255);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        if ((x - size / 2 + 0.5) ** 2 + (y - size / 2 + 0.5) ** 2 < (size * 0.4) ** 2) data.set([r, g, b], (y * size + x) * 3);
+      }
+    }
+    return { data, shape: [size, size, 3] };
+  };
+  const names = Object.keys(colours);
+  const images = names.map((n) => disc(colours[n]!));
+  const scorer = clipScorer(model.reranker);
+  for (const name of names) {
+    const scores = await scorer.score(`a ${name} heart`, images);
+    const best = names[scores.indexOf(Math.max(...scores))];
+    assert.equal(best, name, `"a ${name} heart" scored ${names.map((n, i) => `${n} ${scores[i]!.toFixed(3)}`).join(', ')}`);
+  }
 });

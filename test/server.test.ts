@@ -1,5 +1,5 @@
 // `dalle serve` over the shipped model, through Fastify's request injection: the page and the model's
-// description, generation that a seed reproduces, the model's sampling settings as defaults, a 400 naming the
+// description, generation that a seed reproduces, the model's sampling settings as defaults, reranking, a 400 naming the
 // field for each kind of bad request, and a bounded queue.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,6 +51,18 @@ describe('HTTP server', () => {
     assert.notDeepEqual(other.images, a.images);
     const drawn = (await post({ prompt: 'a red apple', n: 1 })).json();
     assert.ok(Number.isInteger(drawn.seed) && drawn.seed >= 0, `seed ${drawn.seed}`);
+  });
+
+  it('reranks when asked: n × rerank candidates drawn, the best n returned with their scores, best first', async () => {
+    const info = (await app.inject({ url: '/api/model' })).json();
+    assert.equal(info.reranker, true);
+    const res = await post({ prompt: 'a blue heart', n: 2, seed: 5, rerank: 3 });
+    assert.equal(res.statusCode, 200, res.body);
+    const r = res.json();
+    assert.equal(r.sampling.rerank, 3);
+    assert.equal(r.images.length, 2);
+    assert.ok(r.images.every((img: { index: number }) => img.index >= 0 && img.index < 6));
+    assert.ok(r.images[0].score >= r.images[1].score, `scores ${r.images.map((i: { score: number }) => i.score)}`);
   });
 
   it('answers a bad request with 400 and the field at fault', async () => {
