@@ -154,6 +154,7 @@ describe('pipeline on generated shapes', () => {
     assert.deepEqual(record.images.map((i: { index: number }) => i.index), best);
     record.images.forEach((img: { score: number }, k: number) => assert.ok(Math.abs(img.score - scores[best[k]!]!) < 1e-5));
     assert.equal(record.settings.rerank, 3);
+    assert.match(record.reranker, /clip/);
 
     // Exported with the reranker and a default rerank, the model folder reranks on its own.
     await dalle('export', '--model', model, '--reranker', join(dir, 'clip'), '--rerank', '2', '--out', join(dir, 'with-clip'));

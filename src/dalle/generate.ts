@@ -191,6 +191,8 @@ export async function writeGeneration(outDir: string, model: DalleModel, images:
   await writeGrid(grid, images.map((i) => i.image), { columns: Math.min(Math.max(perPrompt, 1), 8), captions: images.map((img, i) => (firstOfPrompt(i) ? img.prompt : '')), scale: Math.max(1, Math.floor(128 / size)) });
   const record = {
     model: model.dir,
+    // The reranker generate uses unless it is handed another scorer.
+    ...((s.rerank ?? 1) > 1 && model.reranker && { reranker: model.reranker.dir }),
     settings: s,
     images: images.map((img, i) => ({ file: files[i], prompt: img.prompt, index: img.index, batchSeed: img.seed, ...(img.score !== undefined && { score: img.score }) })),
   };
