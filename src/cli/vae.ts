@@ -33,6 +33,7 @@ export function registerVaeCommands(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 500)
     .option('--straight-through', 'hard one-hot codes forward, soft gradients back')
+    .option('--diversity <weight>', 'weight of a term that keeps the batch using many codes (ln K − entropy of the mean code posterior); 0: none', numberOption('--diversity', 0), 0)
     .option('--resume', 'continue the run in --out exactly where it stopped')
     .action(async (o) => {
       const start = performance.now();
@@ -41,7 +42,7 @@ export function registerVaeCommands(program: Command): void {
         out: o.out, data: o.data, resume: !!o.resume, ...(config && { config }),
         options: {
           steps: o.steps, batchSize: o.batch, lr: o.lr, warmup: o.warmup, betaFinal: o.beta, tauStart: o.tauStart, tauEnd: o.tauEnd,
-          ...(o.betaSteps && { betaSteps: o.betaSteps }), ...(o.tauSteps && { tauSteps: o.tauSteps }), seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough },
+          ...(o.betaSteps && { betaSteps: o.betaSteps }), ...(o.tauSteps && { tauSteps: o.tauSteps }), seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough, diversity: o.diversity },
       });
       console.log(trainedLine(r, start, o.out));
     });

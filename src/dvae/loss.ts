@@ -17,6 +17,8 @@ export interface DvaeBatch {
 export interface DvaeLossOptions {
   /** Hard one-hot samples in the forward pass with the soft sample's gradient. */
   straightThrough?: boolean;
+  /** Weight of the codebook diversity term (`diversityGap`); 0 or absent: none. */
+  diversity?: number;
 }
 
 /** Negative log-likelihood of mapped pixels x' under the logit-Laplace distribution with location μ and
@@ -25,6 +27,18 @@ export function logitLaplaceNll(xMapped: Tensor, mu: Tensor, lnB: Tensor): Tenso
   const logitX = T.sub(T.log(xMapped), T.log(T.sub(1, xMapped)));
   const absErr = T.abs(T.sub(logitX, mu));
   return T.add(T.add(T.add(lnB, Math.LN2), T.log(T.mul(xMapped, T.sub(1, xMapped)))), T.mul(absErr, T.exp(T.neg(lnB))));
+}
+
+/** ln K − H(q̄), where q̄ is the code posterior averaged over the batch and the grid: 0 when the batch uses
+ *  every code equally, ln K − ln m when it uses only m. The per-cell KL to the uniform prior does not see
+ *  this (a cell may be confident as long as cells differ); penalising it keeps codes from dying early in
+ *  training, which otherwise leaves the codebook without whole colours. The diversity loss of wav2vec 2.0
+ *  (Baevski et al. 2020, section 3.2) is the same idea for its quantiser's codebooks. */
+export function diversityGap(logits: Tensor, axis: number): Tensor {
+  const k = logits.shape[axis]!;
+  const others = logits.shape.map((_, i) => i).filter((i) => i !== axis);
+  const mean = T.mean(T.softmax(logits, axis), others); // [K]
+  return T.add(T.sum(T.mul(mean, T.log(T.maximum(mean, 1e-30)))), Math.log(k));
 }
 
 /** KL(q ‖ uniform) summed over codes, per grid cell: Σ q ln q + ln K. */
@@ -55,9 +69,11 @@ export function dvaeLoss(p: DvaeParams<Tensor>, batch: DvaeBatch, c: DvaeConfig,
   }
   const rec = T.div(recSum, pixelCount);
   const kl = T.div(T.sum(klToUniform(logits, 1)), pixelCount);
-  const loss = T.add(rec, T.mul(batch.beta, kl));
+  let loss = T.add(rec, T.mul(batch.beta, kl));
+  const diversity = diversityGap(logits, 1);
+  if (opts.diversity) loss = T.add(loss, T.mul(diversity, opts.diversity));
   const usage = codeUsage(logits, c.vocab);
-  return [loss, { rec, kl, softMse: T.mean(T.square(T.sub(recon, batch.images))), perplexity: usage.perplexity, codesUsed: usage.used }];
+  return [loss, { rec, kl, diversity, softMse: T.mean(T.square(T.sub(recon, batch.images))), perplexity: usage.perplexity, codesUsed: usage.used }];
 }
 
 /** Over a batch's argmax codes: the perplexity exp(H) of the code histogram and the number of distinct

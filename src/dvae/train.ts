@@ -35,6 +35,8 @@ export const DvaeTrainSchema = z.object({
   betaFinal: z.number().nonnegative().default(6.6),
   betaSteps: z.number().int().positive().optional(),
   straightThrough: z.boolean().default(false),
+  /** Weight of the codebook diversity term (loss.ts `diversityGap`). */
+  diversity: z.number().nonnegative().default(0),
   emaDecay: z.number().min(0).max(1).default(0.999),
   seed: z.number().int().default(0),
   checkpointEvery: z.number().int().positive().default(500),
@@ -101,7 +103,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
   if (trainCount < opts.batchSize) throw new UserError(`${run.data}: ${trainCount} training images, fewer than one batch of ${opts.batchSize}`);
 
   const params = initDvae(new T.Rng(opts.seed + 1), config);
-  const trainer = new Trainer<DvaeBatch>((p, b) => dvaeLoss(p, b, config, { straightThrough: opts.straightThrough }), params, {
+  const trainer = new Trainer<DvaeBatch>((p, b) => dvaeLoss(p, b, config, { straightThrough: opts.straightThrough, diversity: opts.diversity }), params, {
     adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: opts.weightDecay, decays: (_, shape) => shape.length === 4 },
     emaDecay: opts.emaDecay,
   });
@@ -153,7 +155,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     const r = await trainer.trainStep(input, h.lr);
     if (!Number.isFinite(r.loss)) throw new Error(`train-vae: the loss became ${r.loss} at step ${step + 1}; lower --lr`);
     last = r;
-    progress.set({ loss: r.loss.toFixed(4), rec: r.metrics.rec!.toFixed(4), kl: r.metrics.kl!.toFixed(4), tau: h.tau.toFixed(3), beta: h.beta.toFixed(2), codes: `${r.metrics.codesUsed}/${config.vocab}`, 'img/s': (opts.batchSize / ((performance.now() - t0) / 1000)).toFixed(1) });
+    progress.set({ loss: r.loss.toFixed(4), rec: r.metrics.rec!.toFixed(4), kl: r.metrics.kl!.toFixed(4), div: r.metrics.diversity!.toFixed(3), tau: h.tau.toFixed(3), beta: h.beta.toFixed(2), codes: `${r.metrics.codesUsed}/${config.vocab}`, 'img/s': (opts.batchSize / ((performance.now() - t0) / 1000)).toFixed(1) });
     progress.tick(1);
     const done = step + 1;
     if (done % opts.sampleEvery === 0 || done === opts.steps) await writeSamples(done);
