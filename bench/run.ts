@@ -2,6 +2,7 @@
 // where PyTorch is installed). Record the results in bench/RESULTS.md.
 import { dalleFigures } from './dalle.ts';
 import { dvaeFigures } from './dvae.ts';
+import { clipFigures } from './clip.ts';
 import { engineFigures } from './engine.ts';
 import { gptFigures } from './gpt.ts';
 import { tokenizerFigures } from './tokenizer.ts';
@@ -16,6 +17,7 @@ const suites: Record<string, () => Promise<import('./support.ts').Figure[]>> = {
   dalle: dalleFigures,
   tokenizer: tokenizerFigures,
   sample: sampleFigures,
+  clip: clipFigures,
 };
 
 for (const [name, run] of Object.entries(suites)) {
