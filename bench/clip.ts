@@ -6,7 +6,7 @@ import * as T from '../src/tensor/index.ts';
 import { CLIP_PRESETS, type ClipConfig, ClipConfigSchema } from '../src/clip/config.ts';
 import { type ClipBatch, clipLoss, initClip, negativesFor } from '../src/clip/model.ts';
 import { Trainer } from '../src/optim/trainer.ts';
-import { type Figure, median, runPython } from './support.ts';
+import { type Figure, medianStepMs, runPython } from './support.ts';
 
 export async function clipFigures(): Promise<Figure[]> {
   const c = ClipConfigSchema.parse({ ...CLIP_PRESETS.small, textVocab: 2048, imageSize: 32 });
@@ -25,16 +25,9 @@ async function clipFigure(name: string, c: ClipConfig, batch: number): Promise<F
     images: rng.uniform([batch, 3, c.imageSize, c.imageSize]),
     negatives: negativesFor(Array.from({ length: batch }, (_, i) => String(i))),
   });
-  for (let i = 0; i < 2; i++) await trainer.trainStep(input() as never, 1e-4);
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const b = input();
-    const t0 = performance.now();
-    await trainer.trainStep(b as never, 1e-4);
-    times.push(performance.now() - t0);
-  }
+  const ms = await medianStepMs(input, (b) => trainer.trainStep(b as never, 1e-4));
   const torch = runPython('bench/clip_torch.py', [String(availableParallelism()), JSON.stringify(c), String(batch)], { img_s: 'higher' });
-  return { name, value: batch / (median(times) / 1000), unit: 'img/s', ...(torch && { pytorch: torch.img_s as number }) };
+  return { name, value: batch / (ms / 1000), unit: 'img/s', ...(torch && { pytorch: torch.img_s as number }) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -8,11 +8,11 @@ Usage: clip_torch.py THREADS CONFIG_JSON BATCH. Prints one JSON line: {"img_s": 
 import json
 import math
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch_support import median_rate
 
 torch.set_num_threads(int(sys.argv[1]))
 C = json.loads(sys.argv[2])
@@ -84,12 +84,4 @@ def step():
     opt.step()
 
 
-for _ in range(2):
-    step()
-times = []
-for _ in range(5):
-    t0 = time.perf_counter()
-    step()
-    times.append(time.perf_counter() - t0)
-times.sort()
-print(json.dumps({'img_s': B / times[len(times) // 2]}))
+print(json.dumps({'img_s': median_rate(step, B)}))

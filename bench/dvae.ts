@@ -8,7 +8,7 @@ import { DVAE_PRESETS, type DvaeConfig, DvaeConfigSchema, gridSize } from '../sr
 import { initDvae } from '../src/dvae/model.ts';
 import { type DvaeBatch, dvaeLoss } from '../src/dvae/loss.ts';
 import { Trainer } from '../src/optim/trainer.ts';
-import { type Figure, median, runPython } from './support.ts';
+import { type Figure, medianStepMs, runPython } from './support.ts';
 
 export async function dvaeFigures(): Promise<Figure[]> {
   const shipped = DvaeConfigSchema.parse(JSON.parse(readFileSync(new URL('../scripts/default-model/dvae.json', import.meta.url), 'utf8')));
@@ -26,16 +26,9 @@ async function dvaeFigure(name: string, c: DvaeConfig): Promise<Figure> {
     adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4 },
   });
   const input = () => ({ images: rng.uniform([batch, 3, c.imageSize, c.imageSize]), gumbel: rng.gumbel([batch, c.vocab, g, g]), tau: T.NDArray.scalar(1), beta: T.NDArray.scalar(1) });
-  for (let i = 0; i < 2; i++) await trainer.trainStep(input() as never, 1e-4);
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const b = input();
-    const t0 = performance.now();
-    await trainer.trainStep(b as never, 1e-4);
-    times.push(performance.now() - t0);
-  }
+  const ms = await medianStepMs(input, (b) => trainer.trainStep(b as never, 1e-4));
   const torch = runPython('bench/dvae_torch.py', [String(availableParallelism()), JSON.stringify(c)], { img_s: 'higher' });
-  return { name, value: batch / (median(times) / 1000), unit: 'img/s', ...(torch && { pytorch: torch.img_s as number }) };
+  return { name, value: batch / (ms / 1000), unit: 'img/s', ...(torch && { pytorch: torch.img_s as number }) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

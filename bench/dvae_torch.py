@@ -8,10 +8,10 @@ uniform prior) and AdamW, batch 32. Usage: dvae_torch.py THREADS [CONFIG_JSON]. 
 import json
 import os
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+from torch_support import median_rate
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tools'))
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
@@ -42,12 +42,4 @@ def step():
     opt.step()
 
 
-for _ in range(2):
-    step()
-times = []
-for _ in range(5):
-    t0 = time.perf_counter()
-    step()
-    times.append(time.perf_counter() - t0)
-times.sort()
-print(json.dumps({'img_s': B / times[len(times) // 2]}))
+print(json.dumps({'img_s': median_rate(step, B)}))

@@ -18,6 +18,20 @@ export function median(xs: readonly number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** Median milliseconds of `reps` calls of `step` after `warmup` untimed ones (the first compiles);
+ *  `prepare` makes each call's input outside the timing. */
+export async function medianStepMs<I>(prepare: () => I, step: (input: I) => Promise<unknown>, warmup = 2, reps = 5): Promise<number> {
+  for (let i = 0; i < warmup; i++) await step(prepare());
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const input = prepare();
+    const t0 = performance.now();
+    await step(input);
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
 const fmt = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 export function printFigures(figures: readonly Figure[]): void {
