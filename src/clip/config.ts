@@ -32,8 +32,10 @@ export const ClipConfigSchema = ClipConfigFields.superRefine((c, ctx) => {
 
 export type ClipConfig = z.infer<typeof ClipConfigSchema>;
 
-/** Presets without the sizes a run fills in from its tokenizer and data (textVocab, imageSize). */
-export const CLIP_PRESETS: Record<string, Omit<z.input<typeof ClipConfigFields>, 'textVocab' | 'imageSize'> & Partial<Pick<ClipConfig, 'textVocab' | 'imageSize'>>> = {
+/** A config that may leave out the sizes a run fills in from its tokenizer and data (textVocab, imageSize). */
+export type ClipPreset = Omit<z.input<typeof ClipConfigFields>, 'textVocab' | 'imageSize'> & Partial<Pick<ClipConfig, 'textVocab' | 'imageSize'>>;
+
+export const CLIP_PRESETS: Record<string, ClipPreset> = {
   /** The shipped reranker's shape: a 3-layer text encoder of width 128 and a 4-stage conv net for 32 px. */
   small: { textLength: 24, textDim: 128, textLayers: 3, textHeads: 4, imageChannels: [32, 64, 128, 256], embedDim: 128 },
   /** For tests. */

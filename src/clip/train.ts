@@ -22,7 +22,7 @@ import { type Dvae, loadDvae } from '../dvae/load.ts';
 import { encodeCaption } from '../dalle/text.ts';
 import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
 import { ensureCache } from '../train/data.ts';
-import { type ClipConfig, ClipConfigSchema } from './config.ts';
+import { type ClipConfig, ClipConfigSchema, type ClipPreset } from './config.ts';
 import { type ClipBatch, clipLoss, initClip, negativesFor } from './model.ts';
 import { ClipEncoders } from './load.ts';
 import { type Retrieval, evaluateRetrieval, retrievalGrid, retrievalLine } from './eval.ts';
@@ -58,7 +58,7 @@ export interface ClipTrainRun {
   /** A dVAE whose reconstructions join the training images (optional). */
   vae?: string;
   /** Architecture: textVocab and imageSize are filled in from the tokenizer and the dVAE or data. */
-  config?: Omit<z.input<typeof ClipConfigSchema>, 'textVocab' | 'imageSize'> & Partial<Pick<ClipConfig, 'textVocab' | 'imageSize'>>;
+  config?: ClipPreset;
   options?: ClipTrainOptions;
   resume?: boolean;
   log?: (line: string) => void;

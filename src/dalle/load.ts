@@ -94,8 +94,9 @@ export async function loadDalle(path: string): Promise<DalleModel> {
 }
 
 /** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, tokenizer,
- *  sampling settings (`sampling`, by default the model's own) and its reranker (clip/) if it has one. The files are written beside `out` and renamed
- *  into it one by one, so other files there (a model card, sample grids) stay. */
+ *  sampling settings (`sampling`, by default the model's own) and its reranker (clip/) if it has one. The
+ *  files are written beside `out` and renamed into it one by one, so other files there (a model card, sample
+ *  grids) stay. */
 export async function exportModel(model: DalleModel, out: string, dtype: WeightsDtype, sampling = model.sampling): Promise<void> {
   if (sampling.rerank > 1 && !model.reranker) throw new UserError(`rerank ${sampling.rerank} needs a contrastive reranker to ship with the model (--reranker DIR)`);
   const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
