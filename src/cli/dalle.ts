@@ -80,7 +80,7 @@ export function registerDalleCommands(program: Command): void {
     .option('--prompts <file>', 'a text file with one prompt per line')
     .option('--n <count>', 'images per prompt', intOption('--n', 1, 4096), 8)
     .option('--seed <n>', 'seed: the same seed and settings give the same images', intOption('--seed', 0), 0)
-    .option('--batch <n>', 'images sampled at once', intOption('--batch', 1, 512), 8)
+    .option('--batch <n>', 'images sampled at once (default: 8 × rerank, at most 32: a larger batch samples each image faster)', intOption('--batch', 1, 512))
     .option('--image-prompt <png>', 'complete this image: keep part of its codes (--keep-rows or --mask), sample the rest')
     .option('--keep-rows <r>', 'rows of the image prompt\'s code grid to keep', intOption('--keep-rows', 1))
     .option('--mask <png>', 'with --image-prompt: redraw the white parts of this mask, keep the dark parts')
@@ -96,7 +96,7 @@ export function registerDalleCommands(program: Command): void {
       const model = await loadModelOption(o.model, o.reranker);
       const sampling = samplingFrom(o, model.sampling);
       const settings = generateSettings(sampling, {
-        n: o.n, seed: o.seed, batchSize: o.batch,
+        n: o.n, seed: o.seed, batchSize: o.batch ?? Math.min(32, 8 * sampling.rerank),
         ...(o.imagePrompt && { imagePrompt: { path: o.imagePrompt, ...(o.keepRows !== undefined && { keepRows: o.keepRows }), ...(o.mask !== undefined && { mask: o.mask }) } }),
       });
       let progress: Progress | null = null;

@@ -18,12 +18,12 @@ export function registerServeCommand(program: Command): void {
     .action(async (o) => {
       const start = performance.now();
       // Fastify loads only for this command: importing it costs every other command ≈ 0.14 s of start-up.
-      const { buildServer, defaultImages } = await import('../server/app.ts');
+      const { buildServer, defaultImages, requestBatch } = await import('../server/app.ts');
       const model = await loadModelOption(o.model, o.reranker);
       // Compile the sampler's sessions now, for the batch a request without a count runs (sessions are per
       // shape), so that the first visitor does not wait for them.
       const n = defaultImages(o.maxImages);
-      await generate(model, ['warm-up'], generateSettings(model.sampling, { n, seed: 0, batchSize: n }));
+      await generate(model, ['warm-up'], generateSettings(model.sampling, { n, seed: 0, batchSize: requestBatch(n, model.sampling.rerank) }));
       const app = buildServer(model, { maxImages: o.maxImages, maxCandidates: o.maxCandidates });
       try {
         await app.listen({ port: o.port, host: o.host });

@@ -38,6 +38,10 @@ export function generateRequestSchema(maxImages: number) {
   }).strict();
 }
 
+/** A request's candidates are sampled together, up to 32 at once (the sampler's sessions are compiled per
+ *  batch size, so `serve` warms up the one a default request runs). */
+export const requestBatch = (n: number, rerank: number): number => Math.min(32, n * rerank);
+
 /** Runs tasks one after another; refuses one (returns null) when `maxWaiting` are already queued behind
  *  the running task. */
 export class SerialQueue {
@@ -96,7 +100,7 @@ export function buildServer(model: DalleModel, options: ServerOptions = {}): Fas
       return reply.code(400).send({ error: `n × rerank = ${r.n} × ${sampling.rerank} = ${r.n * sampling.rerank} candidates, more than this server draws for one request (${maxCandidates}); ask for fewer images or a smaller rerank` });
     }
     const seed = r.seed ?? Math.floor(Math.random() * 2 ** 31);
-    const settings = generateSettings(sampling, { n: r.n, seed, batchSize: r.n });
+    const settings = generateSettings(sampling, { n: r.n, seed, batchSize: requestBatch(r.n, sampling.rerank) });
     let truncated: { tokens: number; kept: number } | undefined;
     const start = performance.now();
     const job = queue.run(() => generate(model, [r.prompt], settings, { onTruncated: (_, tokens, kept) => (truncated = { tokens, kept }) }));
