@@ -4,31 +4,19 @@ padding 1), float32 on the CPU, median of 9 runs after warm-up.
 Prints one JSON line: {"matmul_gflops": ..., "conv_step_ms": ...}.
 """
 import json
-import statistics
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
+from torch_support import median_ms
 
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 torch.manual_seed(0)
 
 
-def median_ms(fn, reps=9, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times)
-
-
 n = 1024
 a, b = torch.randn(n, n), torch.randn(n, n)
-matmul_ms = median_ms(lambda: torch.mm(a, b))
+matmul_ms = median_ms(lambda: torch.mm(a, b), reps=9)
 
 x = torch.randn(32, 64, 32, 32, requires_grad=True)
 w = torch.randn(64, 64, 3, 3, requires_grad=True)
@@ -42,4 +30,4 @@ def conv_step():
     return y
 
 
-print(json.dumps({"matmul_gflops": 2 * n ** 3 / matmul_ms / 1e6, "conv_step_ms": median_ms(conv_step)}))
+print(json.dumps({"matmul_gflops": 2 * n ** 3 / matmul_ms / 1e6, "conv_step_ms": median_ms(conv_step, reps=9)}))
