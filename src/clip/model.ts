@@ -67,8 +67,7 @@ const unitLength = (x: Tensor): Tensor => T.div(x, T.sqrt(T.add(T.sum(T.mul(x, x
 export function encodeText(p: ClipParams<Tensor>['text'], ids: Tensor, c: ClipConfig): Tensor {
   const [b, t] = ids.shape as [number, number];
   const real = T.less(ids, c.textVocab); // [B, T]
-  const positions = T.constant(T.NDArray.int64(Array.from({ length: t }, (_, i) => i)));
-  const x = T.add(embedding(p.token_emb, T.where(real, ids, 0)), embedding(p.pos_emb, positions));
+  const x = T.add(embedding(p.token_emb, T.where(real, ids, 0)), embedding(p.pos_emb, T.arange(t)));
   const keyMask = T.reshape(real, [b, 1, 1, t]);
   const h = layerNorm(p.ln_f, blocks(p.blocks, x, c.textHeads, p.blocks.map(() => keyMask)).x);
   const weight = T.unsqueeze(T.cast(real, 'float32'), 2); // [B, T, 1]
@@ -109,7 +108,7 @@ export function clipLoss(p: ClipParams<Tensor>, batch: ClipBatch, c: ClipConfig)
   const image = encodeImage(p.image, batch.images);
   const text = encodeText(p.text, batch.text, c);
   const logits = T.add(T.mul(T.matmul(image, T.transpose(text)), logitScale(p, c)), batch.negatives); // [images, captions]
-  const own = T.constant(T.NDArray.int64(Array.from({ length: b }, (_, i) => i)));
+  const own = T.arange(b);
   const loss = T.mul(T.add(T.crossEntropy(logits, own), T.crossEntropy(T.transpose(logits), own)), 0.5);
   const accuracy = T.mean(T.cast(T.equal(T.argmax(logits, 1), own), 'float32'));
   return { loss, accuracy };

@@ -39,8 +39,6 @@ export function initDalle(rng: Rng, c: DalleConfig): DalleParams {
   };
 }
 
-const int64Range = (start: number, n: number) => T.constant(T.NDArray.int64(Array.from({ length: n }, (_, i) => start + i)));
-
 /** Embeddings of image input tokens at cells `cells` (int64, any shape, the cell each position predicts). */
 function imageInput(p: DalleParams<Tensor>, tokens: Tensor, cells: Tensor, c: DalleConfig): Tensor {
   const rows = T.div(cells, c.grid);
@@ -57,8 +55,8 @@ export interface DalleInputs {
 export function dalleHidden(p: DalleParams<Tensor>, x: DalleInputs, c: DalleConfig, drop?: BlockDropout[]): { h: Tensor; kv: LayerKV[] } {
   const t = c.textLength;
   const n = x.image.shape[1]!;
-  const text = T.add(embedding(p.text_emb, x.text), embedding(p.text_pos_emb, int64Range(0, t)));
-  const image = imageInput(p, x.image, int64Range(0, n), c);
+  const text = T.add(embedding(p.text_emb, x.text), embedding(p.text_pos_emb, T.arange(t)));
+  const image = imageInput(p, x.image, T.arange(n), c);
   const length = t + n;
   const out = blocks(p.blocks, T.concat([text, image], 1), c.heads, layerMasks(c).map((kind) => layerAttention(kind, length, c)), drop);
   return { h: layerNorm(p.ln_f, out.x), kv: out.kv };
