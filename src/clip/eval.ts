@@ -57,7 +57,8 @@ export async function evaluateRetrieval(encoders: ClipEncoders, params: ClipPara
   for (let q = 0; q < items.length && examples.length < (o.examples ?? 6); q++) {
     if (seen.has(groups[q]!)) continue;
     seen.add(groups[q]!);
-    const order = items.map((_, k) => k).sort((a, b) => similarity(texts, q, images, b) - similarity(texts, q, images, a));
+    const scores = items.map((_, k) => similarity(texts, q, images, k));
+    const order = items.map((_, k) => k).sort((a, b) => scores[b]! - scores[a]!);
     examples.push({ caption: captions[q]!, best: order.slice(0, o.perExample ?? 8) });
   }
   return {
