@@ -166,7 +166,8 @@ describe('pipeline on generated shapes', () => {
     await assert.rejects(dalle('generate', 'a star', '--model', model, '--rerank', '2', '--out', join(dir, 'x')),
       (e: Error) => e instanceof UserError && /needs a contrastive model/.test(e.message));
     await assert.rejects(dalle('export', '--model', model, '--rerank', '2', '--out', join(dir, 'x')), (e: Error) => e instanceof UserError && /--reranker/.test(e.message));
-    await assert.rejects(dalle('generate', 'a star', '--model', model, '--reranker', join(dir, 'vae'), '--out', join(dir, 'x')), (e: Error) => e instanceof UserError);
+    await assert.rejects(dalle('generate', 'a star', '--model', model, '--reranker', join(dir, 'vae'), '--out', join(dir, 'x')),
+      (e: Error) => e instanceof UserError && /a dvae model, not a contrastive reranker/.test(e.message));
   });
 
   it('answers user mistakes with one clear message', async () => {

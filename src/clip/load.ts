@@ -1,7 +1,7 @@
 // The contrastive model at inference: compiled text and image encoders over a parameter tree (the trainer's
 // validation and a loaded model share them), loading a model folder (config.json, model.safetensors,
 // tokenizer.json, like the transformer's), export, and the reranker `generate` takes.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
 import { type RgbBatch, type RgbImage, resizeImage, stackImages, toNchwFloat } from '../io/images.ts';
@@ -84,23 +84,12 @@ export interface ClipModel {
   encoders: ClipEncoders;
 }
 
-/** The `kind` a model folder's config.json states, if it states one (loading validates the rest). */
-function configKind(dir: string): string | undefined {
-  try {
-    const kind = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { kind?: unknown }).kind;
-    return typeof kind === 'string' ? kind : undefined;
-  } catch {
-    return undefined; // unreadable or not JSON: loadCheckpoint names the problem
-  }
-}
-
 export async function loadClip(path: string): Promise<ClipModel> {
   if (!existsSync(path)) throw new UserError(`${path}: no such model folder`);
   const dir = resolveModelDir(path);
-  const kind = configKind(dir);
-  if (kind !== undefined && kind !== 'clip') throw new UserError(`${path}: a ${kind} model, not a contrastive reranker (\`dalle train-clip\` makes one)`);
   const ckpt = await loadCheckpoint<ClipConfig, unknown>(dir, {
     configSchema: ClipConfigSchema as never,
+    kind: { name: 'clip', what: 'a contrastive reranker (`dalle train-clip` makes one)' },
     expectedShapes: (c) => shapesOf(initClip(templateRng(), c)),
     loadOptimizer: false,
   });

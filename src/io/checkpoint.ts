@@ -52,6 +52,9 @@ export interface LoadCheckpointOptions<Config, State> {
   stateSchema?: z.ZodType<State>;
   /** Whether to read optimizer.safetensors (default true); sampling does not need it. */
   loadOptimizer?: boolean;
+  /** The `kind` the config must state when it states one, and what such a model is, for the message that
+   *  refuses another kind by name before its fields are validated one by one. */
+  kind?: { name: string; what: string };
 }
 
 export interface LoadedTensor {
@@ -249,7 +252,12 @@ export async function loadCheckpoint<Config, State = unknown>(
   const configFile = path.join(dir, CHECKPOINT_FILES.config);
   const configText = await readText(configFile);
   if (configText === null) throw new UserError(`${configFile}: missing; ${dir} is not a complete checkpoint`);
-  const config = validate(configFile, 'config for this model', options.configSchema, parseJsonFile(configFile, configText));
+  const rawConfig = parseJsonFile(configFile, configText);
+  const statedKind = (rawConfig as { kind?: unknown } | null)?.kind;
+  if (options.kind && typeof statedKind === 'string' && statedKind !== options.kind.name) {
+    throw new UserError(`${dir}: a ${statedKind} model, not ${options.kind.what}`);
+  }
+  const config = validate(configFile, 'config for this model', options.configSchema, rawConfig);
 
   const weightsFile = path.join(dir, CHECKPOINT_FILES.weights);
   const { tensors: weights, dtype: weightsDtype } = await readFloatTensors(weightsFile, false);
