@@ -10,7 +10,6 @@ import { trainDalle } from '../dalle/train.ts';
 import { Examples, makeEvaluator, validationNll } from '../dalle/eval.ts';
 import { type DalleModel, exportModel, loadDalle, samplingFrom } from '../dalle/load.ts';
 import { generate, generateSettings, writeGeneration } from '../dalle/generate.ts';
-import { loadClip } from '../clip/load.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
@@ -23,9 +22,7 @@ export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '.
  *  contrastive reranker (its clip/ folder). */
 export async function loadModelOption(dir: string | undefined, reranker?: string): Promise<DalleModel> {
   if (!dir && !existsSync(join(DEFAULT_MODEL, 'config.json'))) throw new UserError(`no shipped model at ${DEFAULT_MODEL}; train one (see README) and pass --model`);
-  const model = await loadDalle(dir ?? DEFAULT_MODEL);
-  if (reranker) model.reranker = await loadClip(reranker);
-  return model;
+  return loadDalle(dir ?? DEFAULT_MODEL, { ...(reranker && { reranker }) });
 }
 
 export const RERANKER_OPTION = ['--reranker <dir>', "contrastive model for --rerank (default: the model's clip/ folder; `dalle train-clip` makes one)"] as const;

@@ -68,7 +68,8 @@ function readSampling(dir: string): SamplingDefaults {
   return { ...PLAIN_SAMPLING, ...parseUserInput(SamplingDefaultsSchema.partial(), raw, file) };
 }
 
-export async function loadDalle(path: string): Promise<DalleModel> {
+/** `reranker`: a contrastive model to use instead of the folder's own clip/. */
+export async function loadDalle(path: string, options: { reranker?: string } = {}): Promise<DalleModel> {
   if (!existsSync(path)) throw new UserError(`${path}: no such model folder`);
   const dir = resolveModelDir(path);
   const ckpt = await loadCheckpoint<DalleConfig, unknown>(dir, {
@@ -89,7 +90,8 @@ export async function loadDalle(path: string): Promise<DalleModel> {
   if (tokenizer.parts.vocab.length !== config.textVocab) {
     throw new UserError(`${ckpt.tokenizerPath}: ${tokenizer.parts.vocab.length} tokens, the model was built for ${config.textVocab}`);
   }
-  const reranker = existsSync(join(rerankerDir(dir), 'config.json')) ? await loadClip(rerankerDir(dir)) : null;
+  const rerankerPath = options.reranker ?? (existsSync(join(rerankerDir(dir), 'config.json')) ? rerankerDir(dir) : null);
+  const reranker = rerankerPath ? await loadClip(rerankerPath) : null;
   return { dir, config, params, dvae, tokenizer, sampling: readSampling(dir), reranker };
 }
 
