@@ -5,12 +5,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
 import { type RgbBatch, type RgbImage, resizeImage, stackImages, toNchwFloat } from '../io/images.ts';
-import { namedParams } from '../nn/params.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError } from '../errors.ts';
-import { paramsFromNamed, resolveModelDir, shapesOf, templateRng } from '../train/checkpoint.ts';
+import { paramsFromNamed, resolveModelDir, shapesOf, templateRng, weightsOf } from '../train/checkpoint.ts';
 import { encodeCaption } from '../dalle/text.ts';
 import type { ImageScorer } from '../dalle/generate.ts';
 import { type ClipConfig, ClipConfigSchema } from './config.ts';
@@ -105,8 +104,7 @@ export async function loadClip(path: string): Promise<ClipModel> {
 
 /** A generation-only copy: config, weights in `dtype`, tokenizer (written to a staging folder, then renamed). */
 export async function exportClip(model: ClipModel, out: string, dtype: WeightsDtype): Promise<void> {
-  const weights = new Map([...namedParams(model.params)].map(([k, v]) => [k, { shape: v.shape, data: v.data as Float32Array }]));
-  await saveCheckpoint(out, { config: model.config, weights, weightsDtype: dtype, tokenizerFile: join(model.dir, 'tokenizer.json') });
+  await saveCheckpoint(out, { config: model.config, weights: weightsOf(model.params), weightsDtype: dtype, tokenizerFile: join(model.dir, 'tokenizer.json') });
 }
 
 /** Scores a prompt's candidates by the cosine similarity of their embeddings to the prompt's. */

@@ -7,10 +7,9 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
-import { namedParams } from '../nn/params.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError, parseUserInput } from '../errors.ts';
-import { paramsFromNamed, resolveModelDir, shapesOf, templateRng } from '../train/checkpoint.ts';
+import { paramsFromNamed, resolveModelDir, shapesOf, templateRng, weightsOf } from '../train/checkpoint.ts';
 import { type Dvae, dvaeFromParams } from '../dvae/load.ts';
 import { initDvae } from '../dvae/model.ts';
 import { type DalleConfig, DalleConfigSchema } from './config.ts';
@@ -101,9 +100,7 @@ export async function loadDalle(path: string, options: { reranker?: string } = {
  *  grids) stay. */
 export async function exportModel(model: DalleModel, out: string, dtype: WeightsDtype, sampling = model.sampling): Promise<void> {
   if (sampling.rerank > 1 && !model.reranker) throw new UserError(`rerank ${sampling.rerank} needs a contrastive reranker to ship with the model (--reranker DIR)`);
-  const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [k, v] of namedParams(model.params)) weights.set(k, { shape: v.shape, data: v.data as Float32Array });
-  for (const [k, v] of namedParams(model.dvae.params)) weights.set(`vae.${k}`, { shape: v.shape, data: v.data as Float32Array });
+  const weights = new Map([...weightsOf(model.params), ...weightsOf(model.dvae.params, 'vae.')]);
   const staging = `${out.replace(/\/+$/, '')}.export-${process.pid}`;
   await saveCheckpoint(staging, { config: model.config, weights, weightsDtype: dtype, tokenizerFile: join(model.dir, 'tokenizer.json') });
   await writeFile(join(staging, 'sampling.json'), JSON.stringify(SamplingDefaultsSchema.parse(sampling), null, 2) + '\n');

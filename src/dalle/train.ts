@@ -21,7 +21,7 @@ import { UserError, parseUserInput } from '../errors.ts';
 import { Progress } from '../util/progress.ts';
 import { gridSize } from '../dvae/config.ts';
 import { type Dvae, loadDvae } from '../dvae/load.ts';
-import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
+import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, templateRng, type TrainingState, weightsOf } from '../train/checkpoint.ts';
 import { ensureCache } from '../train/data.ts';
 import { encodeCache } from './codes.ts';
 import { type DalleConfig, DalleConfigSchema, imageTokens, sequenceLength } from './config.ts';
@@ -145,8 +145,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
 
   const save = async (step: number) => {
     const state: DalleRunState = { step, rng: rng.state(), train: opts, ...(plateau && { plateau: plateau.toJSON() }) };
-    const vaeWeights = new Map([...namedParams(dvae.params)].map(([k, v]) => [`vae.${k}`, v]));
-    await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer, extraWeights: vaeWeights });
+    await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer, extraWeights: weightsOf(dvae.params, 'vae.') });
   };
 
   log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'group' ? ` in ${perEpoch} groups, one image of each group per epoch` : ''}`);

@@ -18,6 +18,12 @@ export interface TrainingState {
 
 const asParam = (a: NDArray) => ({ shape: a.shape, data: a.data as Float32Array });
 
+/** A parameter tree as the named tensors a checkpoint stores (names prefixed, e.g. `vae.` for the dVAE
+ *  beside the transformer). */
+export function weightsOf(tree: unknown, prefix = ''): Map<string, { shape: readonly number[]; data: Float32Array }> {
+  return new Map([...namedParams(tree)].map(([k, v]) => [prefix + k, asParam(v)]));
+}
+
 /** Where a run folder keeps its checkpoint (replaced atomically as a whole, so the run's samples and data
  *  caches live beside it, not in it). */
 export const checkpointDir = (run: string): string => join(run, 'checkpoint');
@@ -33,12 +39,12 @@ export interface SaveOptions {
   tokenizerFile?: string;
   weightsDtype?: WeightsDtype;
   /** More weights for model.safetensors, e.g. the dVAE under `vae.` beside the transformer. */
-  extraWeights?: ReadonlyMap<string, NDArray>;
+  extraWeights?: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>;
 }
 
 export async function saveTrainer<C>(dir: string, config: C, trainer: Trainer<any>, state: TrainingState, options: SaveOptions = {}): Promise<void> {
   const { extraWeights, ...rest } = options;
-  const weights = new Map([...namedParams(trainer.ema ?? trainer.params), ...(extraWeights ?? [])].map(([k, v]) => [k, asParam(v)]));
+  const weights = new Map([...weightsOf(trainer.ema ?? trainer.params), ...(extraWeights ?? [])]);
   const optimizer = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   for (const [slot, tree] of [['m', trainer.opt.m], ['v', trainer.opt.v], ...(trainer.ema ? [['train', trainer.train]] : [])] as [string, unknown][]) {
     for (const [name, a] of namedParams(tree)) optimizer.set(`${name}.${slot}`, asParam(a));
