@@ -11,7 +11,7 @@ import { batchOfEpoch, epochLength } from '../data/batches.ts';
 import type { ImageCache } from '../data/cache.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
-import { type RgbBatch, fromNchwFloat, toNchwFloat } from '../io/images.ts';
+import { fromNchwFloat, toNchwFloat } from '../io/images.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { warmupCosine } from '../optim/schedule.ts';
 import * as T from '../tensor/index.ts';
@@ -130,13 +130,14 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
   const stepsPerEpoch = Math.floor(perEpoch / opts.batchSize);
   const batchAt = (step: number): ClipBatch => {
     const b = batchOfEpoch(cache, { batchSize: opts.batchSize, seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train', balance: opts.balance, dropLast: true, caption: 'random' }, step % stepsPerEpoch)!;
-    const images: RgbBatch = b.images;
-    const ids = b.captions.flatMap((caption, k) => {
-      const rng = T.Rng.stream(opts.seed, 4, step, b.indices[k]!);
-      if (reconstructions && rng.bool(opts.reconstructed)) images.data.set(reconstructions.subarray(b.indices[k]! * per, (b.indices[k]! + 1) * per), k * per);
-      return encodeCaption(tokenizer, caption, config, { dropout: opts.bpeDropout, random: seededRandom(rng.int(2 ** 31)) }).ids;
+    // Per image, one stream decides whether its reconstruction replaces it and seeds its BPE dropout.
+    const ids: number[] = [];
+    b.indices.forEach((index, k) => {
+      const rng = T.Rng.stream(opts.seed, 4, step, index);
+      if (reconstructions && rng.bool(opts.reconstructed)) b.images.data.set(reconstructions.subarray(index * per, (index + 1) * per), k * per);
+      ids.push(...encodeCaption(tokenizer, b.captions[k]!, config, { dropout: opts.bpeDropout, random: seededRandom(rng.int(2 ** 31)) }).ids);
     });
-    const nchw = toNchwFloat(images);
+    const nchw = toNchwFloat(b.images);
     return {
       text: T.NDArray.int64(ids, [opts.batchSize, config.textLength]),
       images: new T.NDArray(nchw.data, nchw.shape),
