@@ -17,7 +17,8 @@ score the PyTorch-trained model with dalle-ts's own evaluation as a cross-check 
 
 What is mirrored (the TypeScript it copies in brackets):
   model [src/dvae/model.ts]: OpenAI's encoder/decoder at the config's sizes; residual gain 1/(groups·blocks)²;
-    'same' convs; 2× max-pool / nearest upsampling between groups; weights N(0, 1/fan_in), biases zero.
+    'same' convs; 2× max-pool / nearest upsampling between groups; weights N(0, 1/fan_in) but the
+    decoder's input conv (the codebook) N(0, 1); biases zero.
   loss [src/dvae/loss.ts]: pixels x ↦ x' = 0.8x + 0.1; z = softmax((logits + Gumbel)/τ) over the K codes
     (straight-through: one-hot of the max forward, soft gradient back); logit-Laplace NLL
     ln b + ln 2 + ln(x'(1−x')) + |logit x' − μ|/b summed (or, for likelihood 'mse', the squared error of the
@@ -251,7 +252,7 @@ def named_params(enc, dec):
 
 @torch.no_grad()
 def init_weights(enc, dec, c, seed, scheme):
-    """initDvae: w ~ N(0, 1/fan_in) (initConv2d 'paper'), b = 0, drawn from Rng(seed + 1) in dalle-ts's order."""
+    """initDvae: w ~ N(0, 1/fan_in) (initConv2d 'paper'; the decoder's input conv, the codebook, N(0, 1)), b = 0, drawn from Rng(seed + 1) in dalle-ts's order."""
     params = named_params(enc, dec)
     rng = Rng(seed + 1) if scheme == 'same' else None
     gen = torch.Generator().manual_seed(seed + 1)
@@ -265,6 +266,8 @@ def init_weights(enc, dec, c, seed, scheme):
             w.copy_(torch.from_numpy(rng.randn(w.numel(), std).reshape(w.shape)))
         else:
             w.copy_(torch.randn(w.shape, generator=gen) * std)
+        if name == 'decoder.blocks.input':
+            w.mul_(math.sqrt(w.shape[1]))  # the codebook: N(0, 1), the same draws scaled (model.ts `codebook`)
         b.zero_()
         seen.update((f'{name}.w', f'{name}.b'))
     missing = set(params) - seen
