@@ -7,7 +7,7 @@ import { loadClip } from '../clip/load.ts';
 import { evaluateRetrieval } from '../clip/eval.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { UserError } from '../errors.ts';
-import { balanceOption, intOption, numberOption, resolveConfig, trainedLine } from './options.ts';
+import { balanceOption, intOption, numberOption, resolveConfig, stepsOption, trainedLine } from './options.ts';
 
 export function registerClipCommands(program: Command): void {
   program
@@ -19,7 +19,7 @@ export function registerClipCommands(program: Command): void {
     .option('--vae <dir>', 'a dVAE: train on its reconstructions too (the look of generated images), and take the image size from it')
     .option('--config <name|file.json>', `preset (${Object.keys(CLIP_PRESETS).join(', ')}) or a JSON config`, 'small')
     .option('--image-size <px>', 'image size, when there is no --vae', intOption('--image-size', 4))
-    .option('--steps <n>', 'total updates', intOption('--steps', 1), 3000)
+    .option('--steps <n>', 'total updates (on --resume: the run\'s own unless given)', intOption('--steps', 1), 3000)
     .option('--batch <n>', 'images (and captions) per update: each image picks its caption among them', intOption('--batch', 2), 128)
     .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 5e-4)
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 100)
@@ -29,13 +29,13 @@ export function registerClipCommands(program: Command): void {
     .option('--eval-every <n>', 'steps between held-out retrieval checks', intOption('--eval-every', 1), 250)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 250)
     .option('--resume', 'continue the run in --out exactly where it stopped')
-    .action(async (o) => {
+    .action(async (o, command: Command) => {
       const start = performance.now();
       const preset = o.resume ? undefined : resolveConfig(o.config, CLIP_PRESETS, ClipConfigFields.partial({ textVocab: true, imageSize: true }) as never);
       const config = preset && { ...(preset as object), ...(o.imageSize && { imageSize: o.imageSize }) };
       const r = await trainClip({
         out: o.out, data: o.data, tokenizer: o.tokenizer, ...(o.vae && { vae: o.vae }), resume: !!o.resume, ...(config && { config: config as never }),
-        options: { steps: o.steps, batchSize: o.batch, lr: o.lr, warmup: o.warmup, reconstructed: o.reconstructed, balance: o.balance, seed: o.seed, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
+        options: { ...stepsOption(o, command), batchSize: o.batch, lr: o.lr, warmup: o.warmup, reconstructed: o.reconstructed, balance: o.balance, seed: o.seed, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
       });
       console.log(trainedLine(r, start, `${o.out}/checkpoint`));
     });

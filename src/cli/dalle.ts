@@ -13,7 +13,7 @@ import { generate, generateSettings, writeGeneration } from '../dalle/generate.t
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
-import { balanceOption, intOption, numberOption, resolveConfig, seconds, trainedLine } from './options.ts';
+import { balanceOption, intOption, numberOption, resolveConfig, seconds, stepsOption, trainedLine } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
@@ -47,7 +47,7 @@ export function registerDalleCommands(program: Command): void {
     .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
     .requiredOption('--out <dir>', 'run folder')
     .option('--config <name|file.json>', `preset (${Object.keys(DALLE_PRESETS).join(', ')}) or a JSON config`, 'small')
-    .option('--steps <n>', 'total updates', intOption('--steps', 1), 10000)
+    .option('--steps <n>', 'total updates (on --resume: the run\'s own unless given)', intOption('--steps', 1), 10000)
     .option('--batch <n>', 'images per micro-batch', intOption('--batch', 1), 32)
     .option('--accumulate <n>', 'micro-batches per update', intOption('--accumulate', 1), 1)
     .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 1e-3)
@@ -59,12 +59,12 @@ export function registerDalleCommands(program: Command): void {
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 1000)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 500)
     .option('--resume', 'continue the run in --out exactly where it stopped')
-    .action(async (o) => {
+    .action(async (o, command: Command) => {
       const start = performance.now();
       const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
-        options: { steps: o.steps, batchSize: o.batch, accumulate: o.accumulate, balance: o.balance, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
+        options: { ...stepsOption(o, command), batchSize: o.batch, accumulate: o.accumulate, balance: o.balance, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
       });
       console.log(trainedLine(r, start, join(o.out, 'checkpoint')));
     });

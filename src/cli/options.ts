@@ -1,6 +1,6 @@
 // Option parsers shared by the commands: each turns a bad value into a UserError naming the flag and value.
 import { readFileSync } from 'node:fs';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { UserError, parseUserInput } from '../errors.ts';
 
@@ -34,6 +34,12 @@ export function resolveConfig<C>(value: string, presets: Record<string, C>, sche
     throw new UserError(`${flag} ${value}: not a preset (${Object.keys(presets).join(', ')}) nor a .json file`);
   }
   return parseUserInput(schema, raw, `${flag} ${value}`);
+}
+
+/** `--steps` as the trainer should see it, to spread into its options: on `--resume` only when typed, so that the run keeps its own
+ *  total (and the schedules spanning it) instead of taking the flag's default. */
+export function stepsOption(o: { steps: number; resume?: boolean }, command: Command): { steps?: number } {
+  return o.resume && command.getOptionValueSource('steps') !== 'cli' ? {} : { steps: o.steps };
 }
 
 /** The closing line of a training command; a resumed run that had already reached its steps trained nothing. */

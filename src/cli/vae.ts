@@ -11,7 +11,7 @@ import { loadDvae } from '../dvae/load.ts';
 import { evaluateDvae } from '../dvae/eval.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { intOption, numberOption, resolveConfig, trainedLine } from './options.ts';
+import { intOption, numberOption, resolveConfig, stepsOption, trainedLine } from './options.ts';
 
 export function registerVaeCommands(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function registerVaeCommands(program: Command): void {
     .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
     .requiredOption('--out <dir>', 'run folder: checkpoint, samples/, data cache')
     .option('--config <name|file.json>', `preset (${Object.keys(DVAE_PRESETS).join(', ')}) or a JSON config`, 'small')
-    .option('--steps <n>', 'total updates', intOption('--steps', 1), 5000)
+    .option('--steps <n>', 'total updates (on --resume: the run\'s own unless given)', intOption('--steps', 1), 5000)
     .option('--batch <n>', 'images per update', intOption('--batch', 1), 32)
     .option('--lr <rate>', 'peak learning rate', numberOption('--lr', 0), 1e-3)
     .option('--warmup <n>', 'linear learning-rate warm-up steps', intOption('--warmup', 0), 100)
@@ -35,13 +35,13 @@ export function registerVaeCommands(program: Command): void {
     .option('--straight-through', 'hard one-hot codes forward, soft gradients back')
     .option('--diversity <weight>', 'weight of a term that keeps the batch using many codes (ln K − entropy of the mean code posterior); 0: none', numberOption('--diversity', 0), 0)
     .option('--resume', 'continue the run in --out exactly where it stopped')
-    .action(async (o) => {
+    .action(async (o, command: Command) => {
       const start = performance.now();
       const config = o.resume ? undefined : resolveConfig<DvaeConfig>(o.config, DVAE_PRESETS, DvaeConfigSchema as never);
       const r = await trainDvae({
         out: o.out, data: o.data, resume: !!o.resume, ...(config && { config }),
         options: {
-          steps: o.steps, batchSize: o.batch, lr: o.lr, warmup: o.warmup, betaFinal: o.beta, tauStart: o.tauStart, tauEnd: o.tauEnd,
+          ...stepsOption(o, command), batchSize: o.batch, lr: o.lr, warmup: o.warmup, betaFinal: o.beta, tauStart: o.tauStart, tauEnd: o.tauEnd,
           ...(o.betaSteps && { betaSteps: o.betaSteps }), ...(o.tauSteps && { tauSteps: o.tauSteps }), seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough, diversity: o.diversity },
       });
       console.log(trainedLine(r, start, o.out));

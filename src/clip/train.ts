@@ -59,7 +59,8 @@ export interface ClipTrainRun {
   vae?: string;
   /** Architecture: textVocab and imageSize are filled in from the tokenizer and the dVAE or data. */
   config?: ClipPreset;
-  options?: ClipTrainOptions;
+  /** Validated by the schema; on resume only `steps` is read (a new total), the rest is the run's own. */
+  options?: Partial<ClipTrainOptions>;
   resume?: boolean;
   log?: (line: string) => void;
   progress?: boolean;
@@ -163,8 +164,7 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
   };
 
   log(`clip: text ${config.textLayers} layers of ${config.textDim}, image stages [${config.imageChannels}] at ${config.imageSize} px, embedding ${config.embedDim}; ${trainIndices.length} training images${reconstructions ? `, ${Math.round(100 * opts.reconstructed)}% as dVAE reconstructions` : ''}`);
-  const progress = new Progress('train-clip', opts.steps, { unit: 'steps', silent: run.progress === false });
-  progress.count = startStep;
+  const progress = new Progress('train-clip', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastRetrieval: Retrieval | null = null;
   const stopAt = Math.min(opts.steps, run.until ?? opts.steps);

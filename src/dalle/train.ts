@@ -64,7 +64,8 @@ export interface DalleTrainRun {
   tokenizer: string;
   /** Architecture: textVocab, imageVocab, grid and vae are filled in from the tokenizer and the dVAE. */
   config?: DalleConfig;
-  options?: DalleTrainOptions;
+  /** Validated by the schema; on resume only `steps` is read (a new total), the rest is the run's own. */
+  options?: Partial<DalleTrainOptions>;
   resume?: boolean;
   log?: (line: string) => void;
   progress?: boolean;
@@ -149,8 +150,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   };
 
   log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'group' ? ` in ${perEpoch} groups, one image of each group per epoch` : ''}`);
-  const progress = new Progress('train', opts.steps, { unit: 'steps', silent: run.progress === false });
-  progress.count = startStep;
+  const progress = new Progress('train', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;
   const tokensPerUpdate = perUpdate * sequenceLength(config);

@@ -60,7 +60,8 @@ export interface DvaeTrainRun {
   out: string;
   data: string;
   config?: DvaeConfig;
-  options?: DvaeTrainOptions;
+  /** Validated by the schema; on resume only `steps` is read (a new total), the rest is the run's own. */
+  options?: Partial<DvaeTrainOptions>;
   resume?: boolean;
   log?: (line: string) => void;
   progress?: boolean;
@@ -137,8 +138,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     await saveTrainer(checkpointDir(run.out), config, trainer, state);
   };
 
-  const progress = new Progress('train-vae', opts.steps, { unit: 'steps', silent: run.progress === false });
-  progress.count = startStep;
+  const progress = new Progress('train-vae', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let last = { loss: NaN };
   const stopAt = Math.min(opts.steps, run.until ?? opts.steps);
   for (let step = startStep; step < stopAt; step++) {

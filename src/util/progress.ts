@@ -13,6 +13,8 @@ export interface ProgressOptions {
   intervalMs?: number;
   /** Suppress all output (tests, --quiet). */
   silent?: boolean;
+  /** Items already done before this reporter started (a resumed run): counted, but not in the rate. */
+  start?: number;
   /** Clock in milliseconds, injectable for tests. */
   now?: () => number;
 }
@@ -29,6 +31,7 @@ export class Progress {
   private readonly silent: boolean;
   private readonly now: () => number;
   private readonly startedAt: number;
+  private readonly startCount: number;
   private lastReportAt = -Infinity;
   private metrics = new Map<string, MetricValue>();
   count = 0;
@@ -43,6 +46,8 @@ export class Progress {
     this.silent = options.silent ?? false;
     this.now = options.now ?? (() => performance.now());
     this.startedAt = this.now();
+    this.startCount = options.start ?? 0;
+    this.count = this.startCount;
   }
 
   /** Count `n` more items done and report if the interval has passed. */
@@ -61,10 +66,10 @@ export class Progress {
     return (this.now() - this.startedAt) / 1000;
   }
 
-  /** Items per second so far. */
+  /** Items per second since the reporter started. */
   rate(): number {
     const s = this.elapsedSeconds();
-    return s > 0 ? this.count / s : 0;
+    return s > 0 ? (this.count - this.startCount) / s : 0;
   }
 
   /** The current report as one line of text (no bar, no control codes). */
