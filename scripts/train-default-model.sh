@@ -19,9 +19,10 @@ mkdir -p "$RUN"
 # 2. A 2,048-token BPE on the training split's captions (held-out emoji excluded).
 [ -e "$RUN/tokenizer.json" ] || dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 2048 --out "$RUN/tokenizer.json"
 
-# 3. The dVAE: 32 px → 8×8 codes of 512.
+# 3. The dVAE: 32 px → 8×8 codes of 512, with a squared-error likelihood, no KL term and τ annealed only to
+# 0.5 (the logit-Laplace likelihood, β = 1 and τ → 1/16 kept no green code: see the model card).
 dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
-  --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 1 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/vae")
+  --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 0 --tau-end 0.5 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/vae")
 
 # 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256.
 dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
@@ -48,3 +49,10 @@ dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 
 cp "$RUN/samples-unranked/grid.png" "$MODEL/samples-unranked.png"
 dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --temperature 1 --guidance 1 --rerank 1 --out "$RUN/samples-plain"
 cp "$RUN/samples-plain/grid.png" "$MODEL/samples-plain.png"
+
+# 9. The model card's colour count: 14 prompts that name a colour, 8 images each, judged by dominant hue,
+# without and with reranking.
+dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.txt --n 8 --seed 1 --rerank 1 --out "$RUN/colours-unranked"
+node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours-unranked" | tee "$RUN/colours-unranked.txt"
+dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.txt --n 8 --seed 1 --out "$RUN/colours"
+node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours" | tee "$RUN/colours.txt"

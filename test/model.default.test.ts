@@ -1,11 +1,13 @@
 // The shipped model (models/default): it loads, generates an image quickly from a fixed seed, and the same
-// seed gives the same image; reranking keeps the best candidates; the shipped reranker tells colours apart.
+// seed gives the same image; reranking keeps the best candidates; the shipped reranker tells colours apart,
+// and its dVAE's codes keep them.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MODEL } from '../src/cli/dalle.ts';
 import { loadDalle } from '../src/dalle/load.ts';
 import { generate, writeGeneration } from '../src/dalle/generate.ts';
-import type { RgbImage } from '../src/io/images.ts';
+import { type RgbImage, fromNchwFloat, toNchwFloat } from '../src/io/images.ts';
+import * as T from '../src/tensor/index.ts';
 import { clipScorer } from '../src/clip/load.ts';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -48,27 +50,61 @@ it('reranking draws n × rerank candidates and keeps the best n of each prompt b
   await assert.rejects(generate(model, prompts, { ...settings, n: 1, rerank: 4 }, { scorer: { score: async () => [1] } }), /1 scores for 4 images/);
 });
 
+type Rgb = [number, number, number];
+/** Whether pixel (x, y) lies within `share` of the image's side from its centre. */
+const within = (x: number, y: number, size: number, share: number) => (x - size / 2 + 0.5) ** 2 + (y - size / 2 + 0.5) ** 2 < (size * share) ** 2;
+
+/** A disc of the colour on white, as emoji are drawn. */
+function discOf([r, g, b]: Rgb, size: number): RgbImage {
+  const data = new Uint8Array(size * size * 3).fill(255);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) if (within(x, y, size, 0.4)) data.set([r, g, b], (y * size + x) * 3);
+  return { data, shape: [size, size, 3] };
+}
+
 it('the shipped reranker matches each coloured heart prompt to the disc of its colour', async () => {
   const model = await loadDalle(DEFAULT_MODEL);
   assert.ok(model.reranker, 'models/default has no clip/ reranker');
   const size = model.reranker.config.imageSize;
-  const colours: Record<string, [number, number, number]> = { red: [220, 40, 40], blue: [40, 90, 220], green: [50, 170, 60], yellow: [250, 210, 40] };
-  // A disc of the colour on white, as emoji are drawn.
-  const disc = ([r, g, b]: [number, number, number]): RgbImage => {
-    const data = new Uint8Array(size * size * 3).fill(255);
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        if ((x - size / 2 + 0.5) ** 2 + (y - size / 2 + 0.5) ** 2 < (size * 0.4) ** 2) data.set([r, g, b], (y * size + x) * 3);
-      }
-    }
-    return { data, shape: [size, size, 3] };
-  };
+  const colours: Record<string, Rgb> = { red: [220, 40, 40], blue: [40, 90, 220], green: [50, 170, 60], yellow: [250, 210, 40] };
   const names = Object.keys(colours);
-  const images = names.map((n) => disc(colours[n]!));
+  const images = names.map((n) => discOf(colours[n]!, size));
   const scorer = clipScorer(model.reranker);
   for (const name of names) {
     const scores = await scorer.score(`a ${name} heart`, images);
     const best = names[scores.indexOf(Math.max(...scores))];
     assert.equal(best, name, `"a ${name} heart" scored ${names.map((n, i) => `${n} ${scores[i]!.toFixed(3)}`).join(', ')}`);
   }
+});
+
+it("the shipped dVAE's codes keep the emoji colours: a disc of each comes back nearest its own colour, within 64 of it", async () => {
+  const model = await loadDalle(DEFAULT_MODEL);
+  const size = model.dvae.config.imageSize;
+  // Emoji colours (Twemoji's red, green, blue, purple and orange hearts, yellow faces, a darker green); a dVAE
+  // whose codebook lost a colour turns its disc into another (the previous shipped dVAE made the greens
+  // (129, 103, 84) and (75, 70, 58), 75 and 103 away).
+  const colours: Record<string, Rgb> = {
+    red: [221, 46, 68], green: [120, 177, 89], darkGreen: [50, 170, 60], blue: [93, 173, 236], purple: [170, 142, 214], yellow: [255, 204, 77], orange: [244, 144, 12],
+  };
+  const names = Object.keys(colours);
+  const batch = names.map((n) => discOf(colours[n]!, size));
+  const nchw = toNchwFloat({ data: Buffer.concat(batch.map((b) => b.data)), shape: [batch.length, size, size, 3] });
+  const decoded = await model.dvae.decode(await model.dvae.encode(new T.NDArray(nchw.data, nchw.shape)));
+  const rgb = fromNchwFloat({ data: decoded.data as Float32Array, shape: decoded.shape as [number, 3, number, number] });
+  const distance = (a: Rgb, b: Rgb) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+  names.forEach((name, i) => {
+    const mean: Rgb = [0, 0, 0];
+    let count = 0;
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        // The disc's inner part: code cells on its rim mix in the white around it.
+        if (!within(x, y, size, 0.3)) continue;
+        for (let ch = 0; ch < 3; ch++) mean[ch]! += rgb.data[((i * size + y) * size + x) * 3 + ch]!;
+        count++;
+      }
+    }
+    const got = mean.map((v) => Math.round(v / count)) as Rgb;
+    const nearest = names.reduce((best, n) => (distance(got, colours[n]!) < distance(got, colours[best]!) ? n : best));
+    const off = distance(got, colours[name]!);
+    assert.ok(nearest === name && off < 64, `the ${name} disc ${JSON.stringify(colours[name])} came back as ${JSON.stringify(got)}, ${off.toFixed(0)} away, nearest ${nearest}`);
+  });
 });
