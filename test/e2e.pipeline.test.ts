@@ -53,7 +53,9 @@ describe('pipeline on generated shapes', () => {
     await trainDvae({ out: join(dir, 'vae'), data, config: DVAE_PRESETS.tiny!, options: dvaeOptions, ...quiet });
     await trainDvae({ out: join(dir, 'vae-b'), data, config: DVAE_PRESETS.tiny!, options: dvaeOptions, until: 10, ...quiet });
     // Through the command, without --steps: the run keeps its own total, not the flag's default of 5000.
-    assert.match(await dalle('train-vae', '--resume', '--out', join(dir, 'vae-b'), '--data', data), /^trained 20 steps/);
+    const resume = ['train-vae', '--resume', '--out', join(dir, 'vae-b'), '--data', data];
+    await assert.rejects(dalle(...resume, '--lr', '0.5'), (e: Error) => e instanceof UserError && /trained with lr 0\.001, not 0\.5; a resumed run keeps its own settings/.test(e.message));
+    assert.match(await dalle(...resume, '--batch', '8'), /^trained 20 steps/);
     const a = readFileSync(join(dir, 'vae', 'checkpoint', 'model.safetensors'));
     const b = readFileSync(join(dir, 'vae-b', 'checkpoint', 'model.safetensors'));
     assert.ok(a.equals(b), 'resumed dVAE weights differ from the uninterrupted run');

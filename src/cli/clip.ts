@@ -2,12 +2,12 @@
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { CLIP_PRESETS, ClipConfigFields } from '../clip/config.ts';
-import { trainClip } from '../clip/train.ts';
+import { type ClipTrainOptions, trainClip } from '../clip/train.ts';
 import { loadClip } from '../clip/load.ts';
 import { evaluateRetrieval } from '../clip/eval.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { UserError } from '../errors.ts';
-import { balanceOption, intOption, numberOption, resolveConfig, stepsOption, trainedLine } from './options.ts';
+import { balanceOption, intOption, numberOption, resolveConfig, trainOptions, trainedLine } from './options.ts';
 
 export function registerClipCommands(program: Command): void {
   program
@@ -35,7 +35,9 @@ export function registerClipCommands(program: Command): void {
       const config = preset && { ...(preset as object), ...(o.imageSize && { imageSize: o.imageSize }) };
       const r = await trainClip({
         out: o.out, data: o.data, tokenizer: o.tokenizer, ...(o.vae && { vae: o.vae }), resume: !!o.resume, ...(config && { config: config as never }),
-        options: { ...stepsOption(o, command), batchSize: o.batch, lr: o.lr, warmup: o.warmup, reconstructed: o.reconstructed, balance: o.balance, seed: o.seed, evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery },
+        options: trainOptions<ClipTrainOptions>(o, command, {
+          steps: 'steps', batchSize: 'batch', lr: 'lr', warmup: 'warmup', reconstructed: 'reconstructed', balance: 'balance', seed: 'seed',
+          evalEvery: 'evalEvery', checkpointEvery: 'checkpointEvery' }),
       });
       console.log(trainedLine(r, start, `${o.out}/checkpoint`));
     });

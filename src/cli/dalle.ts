@@ -6,14 +6,14 @@ import { Option, type Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import { DALLE_PRESETS, DalleConfigFields, type DalleConfig } from '../dalle/config.ts';
-import { trainDalle } from '../dalle/train.ts';
+import { type DalleTrainOptions, trainDalle } from '../dalle/train.ts';
 import { Examples, makeEvaluator, validationNll } from '../dalle/eval.ts';
 import { type DalleModel, exportModel, loadDalle, samplingFrom } from '../dalle/load.ts';
 import { generate, generateSettings, writeGeneration } from '../dalle/generate.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { Progress } from '../util/progress.ts';
-import { balanceOption, intOption, numberOption, resolveConfig, seconds, stepsOption, trainedLine } from './options.ts';
+import { balanceOption, intOption, numberOption, resolveConfig, seconds, trainOptions, trainedLine } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
@@ -64,7 +64,9 @@ export function registerDalleCommands(program: Command): void {
       const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
-        options: { ...stepsOption(o, command), batchSize: o.batch, accumulate: o.accumulate, balance: o.balance, lr: o.lr, schedule: o.schedule, warmup: o.warmup, seed: o.seed, evalEvery: o.evalEvery, sampleEvery: o.sampleEvery, checkpointEvery: o.checkpointEvery },
+        options: trainOptions<DalleTrainOptions>(o, command, {
+          steps: 'steps', batchSize: 'batch', accumulate: 'accumulate', balance: 'balance', lr: 'lr', schedule: 'schedule', warmup: 'warmup', seed: 'seed',
+          evalEvery: 'evalEvery', sampleEvery: 'sampleEvery', checkpointEvery: 'checkpointEvery' }),
       });
       console.log(trainedLine(r, start, join(o.out, 'checkpoint')));
     });

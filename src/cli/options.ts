@@ -36,10 +36,17 @@ export function resolveConfig<C>(value: string, presets: Record<string, C>, sche
   return parseUserInput(schema, raw, `${flag} ${value}`);
 }
 
-/** `--steps` as the trainer should see it, to spread into its options: on `--resume` only when typed, so that the run keeps its own
- *  total (and the schedules spanning it) instead of taking the flag's default. */
-export function stepsOption(o: { steps: number; resume?: boolean }, command: Command): { steps?: number } {
-  return o.resume && command.getOptionValueSource('steps') !== 'cli' ? {} : { steps: o.steps };
+/** A trainer's options from a command's flags: each option names the flag's attribute (`batchSize: 'batch'`).
+ *  On --resume only the flags typed are passed, so the run keeps its own settings instead of taking the
+ *  flags' defaults, and the trainer refuses a typed one that differs from the run's (a new --steps aside). */
+export function trainOptions<O>(o: Record<string, unknown>, command: Command, flags: { [K in keyof O]?: string }): Partial<O> {
+  const options: Record<string, unknown> = {};
+  for (const [key, attr] of Object.entries(flags) as [string, string][]) {
+    if (!command.options.some((flag) => flag.attributeName() === attr)) throw new Error(`${command.name()}: no flag for option ${key} (${attr})`);
+    if (o[attr] === undefined || (o.resume && command.getOptionValueSource(attr) !== 'cli')) continue;
+    options[key] = o[attr];
+  }
+  return options as Partial<O>;
 }
 
 /** The closing line of a training command; a resumed run that had already reached its steps trained nothing. */

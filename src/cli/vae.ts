@@ -6,12 +6,12 @@ import { UserError } from '../errors.ts';
 import { decodeImage, resizeImage, toNchwFloat, stackImages, fromNchwFloat, batchImage, writePng, ImageDecodeError } from '../io/images.ts';
 import * as T from '../tensor/index.ts';
 import { DVAE_PRESETS, DvaeConfigSchema, type DvaeConfig, gridSize } from '../dvae/config.ts';
-import { trainDvae } from '../dvae/train.ts';
+import { type DvaeTrainOptions, trainDvae } from '../dvae/train.ts';
 import { loadDvae } from '../dvae/load.ts';
 import { evaluateDvae } from '../dvae/eval.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { intOption, numberOption, resolveConfig, stepsOption, trainedLine } from './options.ts';
+import { intOption, numberOption, resolveConfig, trainOptions, trainedLine } from './options.ts';
 
 export function registerVaeCommands(program: Command): void {
   program
@@ -40,9 +40,9 @@ export function registerVaeCommands(program: Command): void {
       const config = o.resume ? undefined : resolveConfig<DvaeConfig>(o.config, DVAE_PRESETS, DvaeConfigSchema as never);
       const r = await trainDvae({
         out: o.out, data: o.data, resume: !!o.resume, ...(config && { config }),
-        options: {
-          ...stepsOption(o, command), batchSize: o.batch, lr: o.lr, warmup: o.warmup, betaFinal: o.beta, tauStart: o.tauStart, tauEnd: o.tauEnd,
-          ...(o.betaSteps && { betaSteps: o.betaSteps }), ...(o.tauSteps && { tauSteps: o.tauSteps }), seed: o.seed, checkpointEvery: o.checkpointEvery, sampleEvery: o.sampleEvery, straightThrough: !!o.straightThrough, diversity: o.diversity },
+        options: trainOptions<DvaeTrainOptions>(o, command, {
+          steps: 'steps', batchSize: 'batch', lr: 'lr', warmup: 'warmup', betaFinal: 'beta', betaSteps: 'betaSteps', tauStart: 'tauStart', tauEnd: 'tauEnd', tauSteps: 'tauSteps',
+          seed: 'seed', checkpointEvery: 'checkpointEvery', sampleEvery: 'sampleEvery', straightThrough: 'straightThrough', diversity: 'diversity' }),
       });
       console.log(trainedLine(r, start, o.out));
     });

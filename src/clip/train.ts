@@ -20,7 +20,7 @@ import { UserError, parseUserInput } from '../errors.ts';
 import { Progress } from '../util/progress.ts';
 import { type Dvae, loadDvae } from '../dvae/load.ts';
 import { encodeCaption } from '../dalle/text.ts';
-import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
+import { checkpointDir, restoreTrainer, resumedOptions, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
 import { ensureCache } from '../train/data.ts';
 import { type ClipConfig, ClipConfigSchema, type ClipPreset } from './config.ts';
 import { type ClipBatch, clipLoss, initClip, negativesFor } from './model.ts';
@@ -98,7 +98,7 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
     resumeFrom = await loadCheckpoint<ClipConfig, ClipRunState>(checkpointDir(run.out), { configSchema: ClipConfigSchema as never, expectedShapes: (c) => shapesOf(initClip(templateRng(), c)) });
     if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
     config = resumeFrom.config;
-    opts = ClipTrainSchema.parse({ ...resumeFrom.state.train, ...(run.options?.steps && { steps: run.options.steps }) });
+    opts = resumedOptions(ClipTrainSchema, resumeFrom.state.train, run.options, checkpointDir(run.out));
     startStep = resumeFrom.state.step;
   } else {
     if (!run.config) throw new UserError('train-clip: no config given');

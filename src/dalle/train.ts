@@ -21,7 +21,7 @@ import { UserError, parseUserInput } from '../errors.ts';
 import { Progress } from '../util/progress.ts';
 import { gridSize } from '../dvae/config.ts';
 import { type Dvae, loadDvae } from '../dvae/load.ts';
-import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, templateRng, type TrainingState, weightsOf } from '../train/checkpoint.ts';
+import { checkpointDir, restoreTrainer, resumedOptions, saveTrainer, shapesOf, templateRng, type TrainingState, weightsOf } from '../train/checkpoint.ts';
 import { ensureCache } from '../train/data.ts';
 import { encodeCache } from './codes.ts';
 import { type DalleConfig, DalleConfigSchema, imageTokens, sequenceLength } from './config.ts';
@@ -93,7 +93,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     });
     if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
     config = resumeFrom.config;
-    opts = DalleTrainSchema.parse({ ...resumeFrom.state.train, ...(run.options?.steps && { steps: run.options.steps }) });
+    opts = resumedOptions(DalleTrainSchema, resumeFrom.state.train, run.options, checkpointDir(run.out));
     startStep = resumeFrom.state.step;
     rng = new T.Rng(resumeFrom.state.rng);
     if (resumeFrom.state.plateau) plateau = HalveOnPlateau.fromJSON(resumeFrom.state.plateau);

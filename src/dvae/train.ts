@@ -15,7 +15,7 @@ import { Trainer } from '../optim/trainer.ts';
 import { cosineAnneal, warmupCosine } from '../optim/schedule.ts';
 import { Progress } from '../util/progress.ts';
 import { UserError, parseUserInput } from '../errors.ts';
-import { checkpointDir, restoreTrainer, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
+import { checkpointDir, restoreTrainer, resumedOptions, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
 import { type DvaeConfig, DvaeConfigSchema, gridSize } from './config.ts';
 import { type DvaeParams, codesToOneHot, decode, encode, initDvae, mapPixels, reconstruct } from './model.ts';
 import { type DvaeBatch, dvaeLoss } from './loss.ts';
@@ -90,7 +90,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     resumeFrom = await loadCheckpoint<DvaeConfig, DvaeRunState>(checkpointDir(run.out), { configSchema: DvaeConfigSchema as never, expectedShapes: (c) => shapesOf(initDvae(templateRng(), c)) });
     if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
     config = resumeFrom.config;
-    opts = DvaeTrainSchema.parse({ ...resumeFrom.state.train, ...(run.options?.steps && { steps: run.options.steps }) });
+    opts = resumedOptions(DvaeTrainSchema, resumeFrom.state.train, run.options, checkpointDir(run.out));
     startStep = resumeFrom.state.step;
     rng = new T.Rng(resumeFrom.state.rng);
   } else {

@@ -9,6 +9,7 @@ import type { Trainer } from '../optim/trainer.ts';
 import { UserError } from '../errors.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { z } from 'zod';
 
 export interface TrainingState {
   step: number;
@@ -97,4 +98,16 @@ export function restoreTrainer(trainer: Trainer<any>, loaded: LoadedCheckpoint<u
   trainer.opt = { m: paramsFromNamed(trainer.opt.m, slots, source, '.m'), v: paramsFromNamed(trainer.opt.v, slots, source, '.v') };
   if (trainer.ema) trainer.ema = paramsFromNamed(trainer.ema, weights, `${loaded.path}/model.safetensors`);
   trainer.step = step;
+}
+
+/** The training options of a resumed run: its own, saved in state.json, with a new total of `steps` if
+ *  given. Any other option given must equal the saved one: a resumed run keeps its schedules and data
+ *  order, so a changed learning rate or batch would be silently ignored, and is refused by name instead. */
+export function resumedOptions<S extends z.ZodTypeAny>(schema: S, saved: unknown, given: Record<string, unknown> | undefined, dir: string): z.output<S> {
+  const savedOptions = schema.parse(saved) as Record<string, unknown>; // with the defaults of options added since
+  for (const [key, value] of Object.entries(given ?? {})) {
+    if (key === 'steps' || value === undefined || JSON.stringify(value) === JSON.stringify(savedOptions[key])) continue;
+    throw new UserError(`${dir}: this run was trained with ${key} ${JSON.stringify(savedOptions[key])}, not ${JSON.stringify(value)}; a resumed run keeps its own settings (only the total steps may change)`);
+  }
+  return schema.parse({ ...savedOptions, ...(given?.steps !== undefined && { steps: given.steps }) });
 }
