@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces models/default from scratch with the project's own commands (see models/default/MODEL_CARD.md).
-# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 2.5 hours on a
+# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 1 h 40 min on an idle
 # 2-core machine. Work files go to $RUN (default: runs/default); the result is copied to models/default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
