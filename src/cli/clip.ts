@@ -28,7 +28,7 @@ export function registerClipCommands(program: Command): void {
     .option('--seed <n>', 'seed for initialisation, data order and BPE dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between held-out retrieval checks', intOption('--eval-every', 1), 250)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 250)
-    .option('--resume', 'continue the run in --out exactly where it stopped')
+    .option('--resume', 'continue the run in --out exactly where it stopped, with its own settings')
     .action(async (o, command: Command) => {
       const start = performance.now();
       const preset = o.resume ? undefined : resolveConfig(o.config, CLIP_PRESETS, ClipConfigFields.partial({ textVocab: true, imageSize: true }) as never);

@@ -58,7 +58,7 @@ export function registerDalleCommands(program: Command): void {
     .option('--eval-every <n>', 'steps between validations', intOption('--eval-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 1000)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 500)
-    .option('--resume', 'continue the run in --out exactly where it stopped')
+    .option('--resume', 'continue the run in --out exactly where it stopped, with its own settings')
     .action(async (o, command: Command) => {
       const start = performance.now();
       const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);

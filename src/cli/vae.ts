@@ -34,7 +34,7 @@ export function registerVaeCommands(program: Command): void {
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 500)
     .option('--straight-through', 'hard one-hot codes forward, soft gradients back')
     .option('--diversity <weight>', 'weight of a term that keeps the batch using many codes (ln K − entropy of the mean code posterior); 0: none', numberOption('--diversity', 0), 0)
-    .option('--resume', 'continue the run in --out exactly where it stopped')
+    .option('--resume', 'continue the run in --out exactly where it stopped, with its own settings')
     .action(async (o, command: Command) => {
       const start = performance.now();
       const config = o.resume ? undefined : resolveConfig<DvaeConfig>(o.config, DVAE_PRESETS, DvaeConfigSchema as never);

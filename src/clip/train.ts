@@ -59,7 +59,7 @@ export interface ClipTrainRun {
   vae?: string;
   /** Architecture: textVocab and imageSize are filled in from the tokenizer and the dVAE or data. */
   config?: ClipPreset;
-  /** Validated by the schema; on resume only `steps` is read (a new total), the rest is the run's own. */
+  /** Validated by the schema. On resume `steps` may set a new total; any other option given must equal the run's own. */
   options?: Partial<ClipTrainOptions>;
   resume?: boolean;
   log?: (line: string) => void;

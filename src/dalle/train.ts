@@ -64,7 +64,7 @@ export interface DalleTrainRun {
   tokenizer: string;
   /** Architecture: textVocab, imageVocab, grid and vae are filled in from the tokenizer and the dVAE. */
   config?: DalleConfig;
-  /** Validated by the schema; on resume only `steps` is read (a new total), the rest is the run's own. */
+  /** Validated by the schema. On resume `steps` may set a new total; any other option given must equal the run's own. */
   options?: Partial<DalleTrainOptions>;
   resume?: boolean;
   log?: (line: string) => void;

@@ -60,7 +60,7 @@ export interface DvaeTrainRun {
   out: string;
   data: string;
   config?: DvaeConfig;
-  /** Validated by the schema; on resume only `steps` is read (a new total), the rest is the run's own. */
+  /** Validated by the schema. On resume `steps` may set a new total; any other option given must equal the run's own. */
   options?: Partial<DvaeTrainOptions>;
   resume?: boolean;
   log?: (line: string) => void;
