@@ -58,14 +58,14 @@ export const square = (x: Tensor): Tensor => mul(x, x);
 
 /** GELU with the exact erf form, x·Φ(x) (PyTorch's default), as one op: forward, ONNX Runtime's fused
  *  Gelu kernel (one pass where the composed form took five; ONNX's own Gelu needs opset 20); backward,
- *  gy·(Φ(x) + x·φ(x)) in eleven passes, where differentiating the composed form took ten and the forward
+ *  gy·(Φ(x) + x·φ(x)) in ten passes, as many as differentiating the composed form took, whose forward
  *  pattern could not be fused because the backward read its intermediates. */
 defineUnary('gelu', 'Gelu', (v) => 0.5 * v * (1 + erfRef(v * Math.SQRT1_2)), (gy, x) => {
-  // With a = x/√2: Φ(x) = (1 + erf a)/2 and x·φ(x) = a·exp(−a²)/√π.
+  // With a = x/√2: Φ(x) + x·φ(x) = (1 + erf a + a·2exp(−a²)/√π)/2. The factor 2/√π rides inside the
+  // exponential as ln(2/√π) − a², which also spares a negation (eleven passes before).
   const a = mul(x, Math.SQRT1_2);
-  const cdf = add(mul(erf(a), 0.5), 0.5);
-  const xPdf = mul(mul(a, exp(neg(mul(a, a)))), 1 / Math.sqrt(Math.PI));
-  return mul(gy, add(cdf, xPdf));
+  const twoPdf = exp(sub(Math.log(2 / Math.sqrt(Math.PI)), mul(a, a)));
+  return mul(mul(gy, 0.5), add(add(erf(a), mul(a, twoPdf)), 1));
 }, true, CONTRIB_DOMAIN);
 
 export const gelu = (x: Tensor): Tensor => apply('gelu', [x], {});
