@@ -81,7 +81,7 @@ it("the shipped dVAE's codes keep the emoji colours: a disc of each comes back n
   const size = model.dvae.config.imageSize;
   // Emoji colours (Twemoji's red, green, blue, purple and orange hearts, yellow faces, a darker green); a dVAE
   // whose codebook lost a colour turns its disc into another (the previous shipped dVAE made the greens
-  // (129, 103, 84) and (75, 70, 58), 75 and 103 away).
+  // (142, 119, 95) and (53, 53, 56), 62 and 117 away; this one's farthest is purple, 58 away).
   const colours: Record<string, Rgb> = {
     red: [221, 46, 68], green: [120, 177, 89], darkGreen: [50, 170, 60], blue: [93, 173, 236], purple: [170, 142, 214], yellow: [255, 204, 77], orange: [244, 144, 12],
   };
