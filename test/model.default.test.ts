@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_MODEL } from '../src/cli/dalle.ts';
 import { loadDalle } from '../src/dalle/load.ts';
 import { generate, writeGeneration } from '../src/dalle/generate.ts';
-import { type RgbImage, fromNchwFloat, toNchwFloat } from '../src/io/images.ts';
+import { type RgbImage, batchImage, fromNchwFloat, stackImages, toNchwFloat } from '../src/io/images.ts';
 import * as T from '../src/tensor/index.ts';
 import { clipScorer } from '../src/clip/load.ts';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -86,19 +86,19 @@ it("the shipped dVAE's codes keep the emoji colours: a disc of each comes back n
     red: [221, 46, 68], green: [120, 177, 89], darkGreen: [50, 170, 60], blue: [93, 173, 236], purple: [170, 142, 214], yellow: [255, 204, 77], orange: [244, 144, 12],
   };
   const names = Object.keys(colours);
-  const batch = names.map((n) => discOf(colours[n]!, size));
-  const nchw = toNchwFloat({ data: Buffer.concat(batch.map((b) => b.data)), shape: [batch.length, size, size, 3] });
+  const nchw = toNchwFloat(stackImages(names.map((n) => discOf(colours[n]!, size))));
   const decoded = await model.dvae.decode(await model.dvae.encode(new T.NDArray(nchw.data, nchw.shape)));
   const rgb = fromNchwFloat({ data: decoded.data as Float32Array, shape: decoded.shape as [number, 3, number, number] });
   const distance = (a: Rgb, b: Rgb) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
   names.forEach((name, i) => {
+    const pixels = batchImage(rgb, i).data;
     const mean: Rgb = [0, 0, 0];
     let count = 0;
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         // The disc's inner part: code cells on its rim mix in the white around it.
         if (!within(x, y, size, 0.3)) continue;
-        for (let ch = 0; ch < 3; ch++) mean[ch]! += rgb.data[((i * size + y) * size + x) * 3 + ch]!;
+        for (let ch = 0; ch < 3; ch++) mean[ch]! += pixels[(y * size + x) * 3 + ch]!;
         count++;
       }
     }

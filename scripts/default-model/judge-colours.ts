@@ -39,21 +39,20 @@ export function dominantHue(data: Uint8Array): Hue | null {
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: judge-colours.ts GENERATION_DIR');
 const record = JSON.parse(readFileSync(`${dir}/generation.json`, 'utf8')) as { images: { file: string; prompt: string }[] };
-const byPrompt = new Map<string, Hue[]>();
+// Each prompt's images' dominant hues; an image with no coloured pixel (null) counts as a miss.
+const byPrompt = new Map<string, (Hue | null)[]>();
 for (const img of record.images) {
-  const hue = dominantHue((await decodeImage(img.file)).data);
-  const list = byPrompt.get(img.prompt) ?? [];
-  if (hue) list.push(hue); // an image with no coloured pixel counts as a miss
-  byPrompt.set(img.prompt, list);
+  const hues = byPrompt.get(img.prompt) ?? [];
+  hues.push(dominantHue((await decodeImage(img.file)).data));
+  byPrompt.set(img.prompt, hues);
 }
 let hits = 0, total = 0;
 for (const [prompt, hues] of byPrompt) {
   const named = (Object.keys(HUES) as Hue[]).find((h) => new RegExp(`\\b${h}\\b`).test(prompt));
   if (!named) continue;
-  const count = record.images.filter((i) => i.prompt === prompt).length;
   const n = hues.filter((h) => h === named).length;
   hits += n;
-  total += count;
-  console.log(`${prompt}: ${n} of ${count} ${named} (${hues.join(' ')})`);
+  total += hues.length;
+  console.log(`${prompt}: ${n} of ${hues.length} ${named} (${hues.map((h) => h ?? 'none').join(' ')})`);
 }
 console.log(`named colour dominant in ${hits} of ${total} images`);
