@@ -1,6 +1,7 @@
 // The GPT speed race (issue #3): a training step of d=256, 4 layers, 8 heads, vocabulary 1536, 96 tokens,
 // batch 32 with AdamW, and sampling 64 tokens after a 32-token prompt at batch 8 with the key-value cache;
-// beside PyTorch (bench/gpt_torch.py) run in the same session where python3-torch is installed.
+// beside PyTorch (bench/gpt_torch.py) run in the same session where python3-torch is installed; and the
+// sampling again with the decode step's weights in int8 (`compile(…, { weights: 'int8' })`).
 import { availableParallelism } from 'node:os';
 import * as T from '../src/tensor/index.ts';
 import type { Tensor } from '../src/tensor/index.ts';
@@ -29,7 +30,7 @@ async function trainTokensPerSecond(): Promise<number> {
   return (batch * config.context) / (median(times) / 1000);
 }
 
-export async function sampleTokensPerSecond(): Promise<number> {
+export async function sampleTokensPerSecond(weights: T.CompileOptions['weights'] = 'float32'): Promise<number> {
   const rng = new T.Rng(1);
   const params = initGpt(rng, config);
   const [batch, promptLen, newTokens] = [8, 32, 64];
@@ -44,7 +45,7 @@ export async function sampleTokensPerSecond(): Promise<number> {
   // session, not on every step).
   const p = T.constants<GptParams<Tensor>>(params);
   const decode = T.compile((token: Tensor, position: Tensor, caches: { k: Tensor; v: Tensor }[], keyMask: Tensor) =>
-    gptDecode(p, token, position, caches, keyMask, config));
+    gptDecode(p, token, position, caches, keyMask, config), { weights });
 
   // Draws with the sampler `dalle generate` uses (no filtering: PyTorch's side draws with multinomial).
   const sampleFrom = (logits: T.NDArray): T.NDArray => {
@@ -78,10 +79,14 @@ export async function sampleTokensPerSecond(): Promise<number> {
 export async function gptFigures(): Promise<Figure[]> {
   const train = await trainTokensPerSecond();
   const sample = await sampleTokensPerSecond();
-  const torch = runPython('bench/gpt_torch.py', [String(availableParallelism())], { train_tok_s: 'higher', sample_tok_s: 'higher' });
+  const sampleInt8 = await sampleTokensPerSecond('int8');
+  const torch = runPython('bench/gpt_torch.py', [String(availableParallelism()), '{"int8": true}'], { train_tok_s: 'higher', sample_tok_s: 'higher', sample_int8_tok_s: 'higher' });
+  // int8 against the faster of PyTorch's two ways (float32, or its own dynamic int8 quantization).
+  const torchBest = torch && Math.max(torch.sample_tok_s as number, torch.sample_int8_tok_s as number);
   return [
     { name: 'gpt train step (d=256, 4 layers, 96 tokens, batch 32)', value: train, unit: 'tok/s', ...(torch && { pytorch: torch.train_tok_s as number }) },
     { name: 'gpt sampling with kv cache (batch 8, 64 new tokens)', value: sample, unit: 'tok/s', ...(torch && { pytorch: torch.sample_tok_s as number }) },
+    { name: 'gpt sampling with kv cache, int8 weights (batch 8, 64 new tokens)', value: sampleInt8, unit: 'tok/s', ...(torchBest && { pytorch: torchBest }) },
   ];
 }
 

@@ -98,5 +98,12 @@ torch.manual_seed(0)
 model = GPT()
 train = bench_train(model) if ARGS.get('train', True) else None
 model.eval()
+sample_int8 = None
+if ARGS.get('int8', False):
+    # PyTorch's own int8 inference for the same comparison: Linear weights int8 per tensor, activations
+    # quantized per call (dynamic quantization), on the oneDNN engine Debian's build has (no fbgemm).
+    torch.backends.quantized.engine = 'onednn'
+    quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    sample_int8 = bench_sample(quantized, batch=ARGS.get('batch', 8), prompt=ARGS.get('prompt', 32), new=ARGS.get('new', 64), runs=ARGS.get('runs', 3))
 sample = bench_sample(model, batch=ARGS.get('batch', 8), prompt=ARGS.get('prompt', 32), new=ARGS.get('new', 64), runs=ARGS.get('runs', 3))
-print(json.dumps({'train_tok_s': train, 'sample_tok_s': sample, 'torch': torch.__version__, 'threads': torch.get_num_threads()}))
+print(json.dumps({'train_tok_s': train, 'sample_tok_s': sample, 'sample_int8_tok_s': sample_int8, 'torch': torch.__version__, 'threads': torch.get_num_threads()}))

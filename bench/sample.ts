@@ -1,6 +1,7 @@
 // Generation speed (issue #7): image tokens per second for 8 candidates of the DALL·E `small` preset
 // (d=256, 8 layers, 32 caption + 256 image tokens) with the key-value cache, beside PyTorch sampling a model
-// of the same sizes with its own cache (bench/gpt_torch.py); and the wall time of one `dalle generate`
+// of the same sizes with its own cache (bench/gpt_torch.py); the same with the decode step's weights in int8
+// (beside PyTorch's faster of float32 and its own dynamic int8); and the wall time of one `dalle generate`
 // of 8 images with the shipped model, start to finish.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -13,20 +14,30 @@ import { type Figure, runPython } from './support.ts';
 
 export async function sampleFigures(): Promise<Figure[]> {
   const c = DALLE_PRESETS.small!;
-  const sampler = new DalleSampler(c, initDalle(new T.Rng(0), c));
+  const params = initDalle(new T.Rng(0), c);
   const captions = Array.from({ length: 8 }, (_, i) => paddedCaption([i + 1, i + 2, i + 3], c));
   const cells = imageTokens(c);
-  await sampler.sample({ captions, seed: 0, temperature: 1 }); // compiles prefill and decode
-  let best = 0;
-  for (let run = 0; run < 2; run++) {
-    const t0 = performance.now();
-    await sampler.sample({ captions, seed: run, temperature: 1, topK: 64 });
-    best = Math.max(best, (8 * cells) / ((performance.now() - t0) / 1000));
-  }
+  const tokensPerSecond = async (weights: 'float32' | 'int8'): Promise<number> => {
+    const sampler = new DalleSampler(c, params, { weights });
+    await sampler.sample({ captions, seed: 0, temperature: 1 }); // compiles prefill and decode
+    let best = 0;
+    for (let run = 0; run < 2; run++) {
+      const t0 = performance.now();
+      await sampler.sample({ captions, seed: run, temperature: 1, topK: 64 });
+      best = Math.max(best, (8 * cells) / ((performance.now() - t0) / 1000));
+    }
+    return best;
+  };
+  const [float, int8] = [await tokensPerSecond('float32'), await tokensPerSecond('int8')];
   const torch = runPython('bench/gpt_torch.py', [String(availableParallelism()), JSON.stringify({
-    V: textTableSize(c) + c.imageVocab, CTX: sequenceLength(c) + 1, D: c.dim, L: c.layers, H: c.heads, prompt: c.textLength + 1, new: cells - 1, batch: 8, train: false, runs: 2,
-  })], { sample_tok_s: 'higher' });
-  const figures: Figure[] = [{ name: 'dalle small sampling, 8 candidates, kv cache', value: best, unit: 'tok/s', ...(torch && { pytorch: torch.sample_tok_s as number }) }];
+    V: textTableSize(c) + c.imageVocab, CTX: sequenceLength(c) + 1, D: c.dim, L: c.layers, H: c.heads, prompt: c.textLength + 1, new: cells - 1, batch: 8, train: false, runs: 2, int8: true,
+  })], { sample_tok_s: 'higher', sample_int8_tok_s: 'higher' });
+  // int8 against the faster of PyTorch's float32 and its own dynamic int8 quantization.
+  const torchBest = torch && Math.max(torch.sample_tok_s as number, torch.sample_int8_tok_s as number);
+  const figures: Figure[] = [
+    { name: 'dalle small sampling, 8 candidates, kv cache', value: float, unit: 'tok/s', ...(torch && { pytorch: torch.sample_tok_s as number }) },
+    { name: 'dalle small sampling, 8 candidates, kv cache, int8 weights', value: int8, unit: 'tok/s', ...(torchBest && { pytorch: torchBest }) },
+  ];
 
   const t0 = performance.now();
   try {

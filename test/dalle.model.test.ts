@@ -151,6 +151,23 @@ describe('DALL·E transformer', () => {
     });
   }
 
+  it("int8 decode weights: the decode step's logits stay within a few percent of float32's", async () => {
+    const c = tiny(['row', 'conv']);
+    const params = initDalle(new T.Rng(9), c);
+    const captions = [paddedCaption([1, 2, 3], c), paddedCaption([4], c)];
+    // Cell 0 is drawn from the prefill (float32 either way) with the same seed, so both samplers reach the
+    // first decode step with the same history; its logits are what the weights' precision changes.
+    const logitsOf = async (weights: 'float32' | 'int8') => {
+      const seen: Float32Array[] = [];
+      await new DalleSampler(c, params, { weights }).sample({ captions, seed: 2, temperature: 1, onLogits: (_, l) => seen.push((l.data as Float32Array).slice()) });
+      return seen;
+    };
+    const [float, int8] = [await logitsOf('float32'), await logitsOf('int8')];
+    assert.deepEqual(int8[0], float[0], 'the prefill is not quantized');
+    const err = relativeError(int8[1]!, float[1]!);
+    assert.ok(err > 0 && err < 0.05, `first decode step's logits differ by ${(100 * err).toFixed(2)}%`);
+  });
+
   it('completion keeps the given cells anywhere in the grid and draws the rest from the full pass\'s logits', async () => {
     const c = tiny(['row', 'conv']);
     const params = initDalle(new T.Rng(6), c);

@@ -104,4 +104,31 @@ describe('lowering', () => {
     assert.deepEqual(y2!.toNumbers(), y!.toNumbers());
     assert.deepEqual(same!.toNumbers(), x.toNumbers());
   });
+
+  it("weights: 'int8' runs products with a constant matrix as DynamicQuantizeMatMul, within about 1% of float32", async () => {
+    const rng = new T.Rng(8);
+    const w = rng.randn([64, 256], 0.05); // a linear layer's [out, in] weight
+    const x = rng.randn([2, 5, 256]);
+    const other = rng.randn([2, 64, 3]);
+    // The weight reaches the product transposed and scaled (as the sampler's query rows are): a constant
+    // expression, which the lowering evaluates and quantizes; the second product's matrix is an input.
+    const layer = (a: Tensor, b: Tensor) => {
+      const y = T.matmul(a, T.mul(T.transpose(T.constant(w)), 0.5));
+      return { y, z: T.matmul(y, b) };
+    };
+    const float = T.compile(layer);
+    const int8 = T.compile(layer, { weights: 'int8' });
+    const model = int8.exportOnnx(x, other);
+    assert.ok(mentions(model, 'DynamicQuantizeMatMul'), 'the constant product is quantized');
+    const matmuls = Buffer.from(model).toString('latin1').split('MatMul').length - 1;
+    assert.equal(matmuls, 2, 'the product with an input matrix stays a MatMul');
+    assert.ok(!mentions(float.exportOnnx(x, other), 'DynamicQuantize'), 'float32 by default');
+    assert.ok(!mentions(model, 'Transpose'), "the weight's transpose is folded into the quantized initializer");
+    const want = await float(x, other);
+    const got = await int8(x, other);
+    const scale = Math.max(...want.y.toNumbers().map(Math.abs));
+    const err = maxDiff(got.y, want.y) / scale;
+    assert.ok(err > 0 && err < 0.02, `int8 product off by ${(100 * err).toFixed(2)}% of its largest value`);
+    assert.ok(maxDiff(got.z, want.z) / Math.max(...want.z.toNumbers().map(Math.abs)) < 0.03, 'the float product downstream stays close');
+  });
 });

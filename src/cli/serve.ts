@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.ts';
 import { generate, generateSettings } from '../dalle/generate.ts';
-import { RERANKER_OPTION, loadModelOption } from './dalle.ts';
+import { INT8_OPTION, RERANKER_OPTION, loadModelOption } from './dalle.ts';
 import { intOption, seconds } from './options.ts';
 
 export function registerServeCommand(program: Command): void {
@@ -11,6 +11,7 @@ export function registerServeCommand(program: Command): void {
     .description('serve generation over HTTP: a browser page at / and a JSON API (POST /api/generate)')
     .option('--model <dir>', 'model folder (default: the shipped models/default)')
     .option(...RERANKER_OPTION)
+    .option(...INT8_OPTION)
     .option('--port <n>', 'port to listen on', intOption('--port', 0, 65535), 8080)
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--max-images <n>', 'most images one request may ask for', intOption('--max-images', 1, 256), 16)
@@ -19,7 +20,7 @@ export function registerServeCommand(program: Command): void {
       const start = performance.now();
       // Fastify loads only for this command: importing it costs every other command ≈ 0.14 s of start-up.
       const { buildServer, defaultImages, requestBatch } = await import('../server/app.ts');
-      const model = await loadModelOption(o.model, o.reranker);
+      const model = await loadModelOption(o.model, o.reranker, o.int8);
       // Compile the sampler's sessions now, for the batch a request without a count runs (sessions are per
       // shape), so that the first visitor does not wait for them.
       const n = defaultImages(o.maxImages);

@@ -119,7 +119,7 @@ async function imagePromptCodes(model: DalleModel, prompt: NonNullable<GenerateS
 const samplers = new WeakMap<DalleModel, DalleSampler>();
 function samplerOf(model: DalleModel): DalleSampler {
   let sampler = samplers.get(model);
-  if (!sampler) samplers.set(model, (sampler = new DalleSampler(model.config, model.params)));
+  if (!sampler) samplers.set(model, (sampler = new DalleSampler(model.config, model.params, { ...(model.decodeWeights && { weights: model.decodeWeights }) })));
   return sampler;
 }
 

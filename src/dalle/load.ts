@@ -50,7 +50,12 @@ export interface DalleModel {
   sampling: SamplingDefaults;
   /** The contrastive reranker in the folder's clip/ (or given with --reranker), if any. */
   reranker: ClipModel | null;
+  /** How the sampler's decode step multiplies by the weights: 'int8' quantizes them (faster on CPUs with
+   *  VNNI or AMX; images differ slightly from float32's). Absent: float32. */
+  decodeWeights?: DecodeWeights;
 }
+
+export type DecodeWeights = 'float32' | 'int8';
 
 /** Where a model folder keeps its contrastive reranker. */
 export const rerankerDir = (modelDir: string): string => join(modelDir, 'clip');
@@ -68,7 +73,7 @@ function readSampling(dir: string): SamplingDefaults {
 }
 
 /** `reranker`: a contrastive model to use instead of the folder's own clip/. */
-export async function loadDalle(path: string, options: { reranker?: string } = {}): Promise<DalleModel> {
+export async function loadDalle(path: string, options: { reranker?: string; decodeWeights?: DecodeWeights } = {}): Promise<DalleModel> {
   if (!existsSync(path)) throw new UserError(`${path}: no such model folder`);
   const dir = resolveModelDir(path);
   const ckpt = await loadCheckpoint<DalleConfig, unknown>(dir, {
@@ -91,7 +96,7 @@ export async function loadDalle(path: string, options: { reranker?: string } = {
   }
   const rerankerPath = options.reranker ?? (existsSync(join(rerankerDir(dir), 'config.json')) ? rerankerDir(dir) : null);
   const reranker = rerankerPath ? await loadClip(rerankerPath) : null;
-  return { dir, config, params, dvae, tokenizer, sampling: readSampling(dir), reranker };
+  return { dir, config, params, dvae, tokenizer, sampling: readSampling(dir), reranker, ...(options.decodeWeights && { decodeWeights: options.decodeWeights }) };
 }
 
 /** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, tokenizer,

@@ -37,7 +37,8 @@ export class DalleSampler {
   private readonly decode;
   private readonly maskKinds: MaskKind[];
 
-  constructor(readonly config: DalleConfig, readonly params: DalleParams) {
+  /** `weights: 'int8'` runs the decode step's products with int8 weights (T.CompileOptions). */
+  constructor(readonly config: DalleConfig, readonly params: DalleParams, options: { weights?: T.CompileOptions['weights'] } = {}) {
     const c = config;
     this.prefill = T.compile((p: DalleParams<Tensor>, text: Tensor, prompt: Tensor | null) => dallePrefill(p, text, prompt, c), { name: 'dalle_prefill' });
     // The decode step, run once per cell, has the weights baked in so that ONNX Runtime packs them once
@@ -49,7 +50,7 @@ export class DalleSampler {
     const kinds = layerMasks(c);
     const distinct = (this.maskKinds = [...new Set(kinds)]);
     this.decode = T.compile((token: Tensor, cell: Tensor, caches: LayerKV[], kindMasks: Tensor[]) =>
-      dalleDecodeStep(p, token, cell, caches, kinds.map((kind) => kindMasks[distinct.indexOf(kind)]!), c), { name: 'dalle_decode' });
+      dalleDecodeStep(p, token, cell, caches, kinds.map((kind) => kindMasks[distinct.indexOf(kind)]!), c), { name: 'dalle_decode', ...(options.weights && { weights: options.weights }) });
   }
 
   /** Codes [images][grid²] for the requested captions. */

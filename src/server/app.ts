@@ -87,6 +87,7 @@ export function buildServer(model: DalleModel, options: ServerOptions = {}): Fas
     dim: model.config.dim,
     sampling: model.sampling,
     reranker: model.reranker !== null,
+    decodeWeights: model.decodeWeights ?? 'float32',
     maxImages,
     maxCandidates,
   }));

@@ -3,7 +3,7 @@
 // run with host NDArrays in and out. Numbers and strings in the arguments are static: they are baked into
 // the trace and a new value traces anew; values that change per call (a learning rate) go in as NDArrays.
 import { interpret, fromRef } from './interpreter.ts';
-import { lowerToOnnx } from './lower.ts';
+import { type LowerOptions, lowerToOnnx } from './lower.ts';
 import { NDArray, isNDArray } from './ndarray.ts';
 import { type Executable, createOrtExecutable, loadOrt } from './runtime.ts';
 import { shapeStr } from './shape.ts';
@@ -19,7 +19,7 @@ export type Hosted<T> = T extends Tensor
       ? { [K in keyof T]: Hosted<T[K]> }
       : T;
 
-export interface CompileOptions {
+export interface CompileOptions extends LowerOptions {
   /** 'onnx' (default; falls back to 'reference' where ONNX Runtime cannot load) or 'reference'. */
   backend?: 'onnx' | 'reference';
   /** ONNX Runtime intra-op threads (default: the number of cores). */
@@ -59,7 +59,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, options: 
       const result = fn(...(unflattenTree(flat.def, inputs) as A));
       checkOutputs(result, fnName);
       const out = flattenTree(result, isTensor);
-      const lower = () => lowerToOnnx(inputs, out.leaves, fnName.replace(/\W/g, '_'));
+      const lower = () => lowerToOnnx(inputs, out.leaves, fnName.replace(/\W/g, '_'), options);
       entry = { model: lower(), lower, outDef: out.def, outputs: out.leaves, inputs, exec: null };
       cache.set(key, entry);
     }

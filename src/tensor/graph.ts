@@ -1,8 +1,8 @@
 // Graph walks over traced tensors.
 import type { Tensor } from './tensor.ts';
 
-/** Every tensor reachable from `outputs`, inputs before their users. */
-export function topoSort(outputs: readonly Tensor[]): Tensor[] {
+/** Every tensor reachable from `outputs`, inputs before their users; `inputsOf` may leave some edges out. */
+export function topoSort(outputs: readonly Tensor[], inputsOf: (t: Tensor) => readonly Tensor[] = (t) => t.inputs): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<number>();
   // Iterative post-order DFS: deep graphs (long training steps) would overflow a recursive walk.
@@ -15,9 +15,10 @@ export function topoSort(outputs: readonly Tensor[]): Tensor[] {
       stack.pop();
       continue;
     }
-    if (next < t.inputs.length) {
+    const inputs = inputsOf(t);
+    if (next < inputs.length) {
       top[1]++;
-      const child = t.inputs[next]!;
+      const child = inputs[next]!;
       if (!seen.has(child.id)) stack.push([child, 0]);
       continue;
     }

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { type DType } from './dtype.ts';
 import { graphNameFor, outputNameFor } from './names.ts';
 import { NDArray } from './ndarray.ts';
-import { type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttr, encodeModel } from './onnx-proto.ts';
+import { interpret } from './interpreter.ts';
+import { CONTRIB_DOMAIN, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttr, encodeModel } from './onnx-proto.ts';
 import { type LowerContext, attr, getOp } from './op.ts';
 import { topoSort } from './graph.ts';
 import type { Tensor } from './tensor.ts';
@@ -20,7 +21,13 @@ export function hostBytes(a: NDArray): Uint8Array {
   return new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength);
 }
 
-export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[], name = 'dalle_ts'): Uint8Array {
+export interface LowerOptions {
+  /** 'int8': every product with a constant matrix (weights baked in with `constants`) runs as ONNX Runtime's
+   *  DynamicQuantizeMatMul: see `int8Products`. Default 'float32'. */
+  weights?: 'float32' | 'int8';
+}
+
+export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[], name = 'dalle_ts', options: LowerOptions = {}): Uint8Array {
   const nodes: OnnxNode[] = [];
   const initializers: OnnxTensor[] = [];
   const valueOf = new Map<number, string>();
@@ -51,10 +58,16 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
   };
 
   inputs.forEach((t, i) => valueOf.set(t.id, graphNameFor(i)));
-  const order = topoSort(outputs);
+  const int8 = options.weights === 'int8' ? int8Products(topoSort(outputs)) : new Set<Tensor>();
+  // A quantized product's weight is computed here, so the nodes that built it are not lowered.
+  const order = topoSort(outputs, (t) => (int8.has(t) ? [t.inputs[0]!] : t.inputs));
   const splits = planSplits(order);
   for (const t of order) {
     if (valueOf.has(t.id)) continue;
+    if (int8.has(t)) {
+      valueOf.set(t.id, lowerInt8Product(ctx, valueOf.get(t.inputs[0]!.id)!, t.inputs[1]!));
+      continue;
+    }
     if (t.op === 'input') {
       throw new Error(`lowering: ${t} (input '${t.attrs.name}') is used by the function but is not one of its inputs; was it traced by another call?`);
     }
@@ -101,6 +114,46 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
     outputs: outputs.map((t, i) => info(t, outputNames[i]!)),
   };
   return encodeModel(graph);
+}
+
+/** Products x·W whose W (rank 2) depends on constants alone: a baked weight, or one transposed, sliced or
+ *  scaled at trace time. */
+function int8Products(order: readonly Tensor[]): Set<Tensor> {
+  const constant = new Set<number>();
+  const found = new Set<Tensor>();
+  for (const t of order) {
+    if (t.op === 'const' || (t.op !== 'input' && t.inputs.length > 0 && t.inputs.every((x) => constant.has(x.id)))) constant.add(t.id);
+    if (t.op === 'matmul' && t.inputs[1]!.rank === 2 && constant.has(t.inputs[1]!.id) && !constant.has(t.inputs[0]!.id)) found.add(t);
+  }
+  return found;
+}
+
+/**
+ * x·W as DynamicQuantizeMatMul: W [K, N] quantized here to int8 with one scale per column (symmetric,
+ * max |w| ↦ 127), x quantized by ONNX Runtime per call to uint8 over its own range; the integer product
+ * accumulates in int32. On CPUs with AMX or VNNI this is several times faster than the float32 GEMM (a
+ * [256, 256]·[256, 1024] product: 205 µs against 981 µs on one core of the Xeon this project benchmarks
+ * on; [8, 256]: 23 µs against 63 µs), at a relative error of about 1% per product.
+ */
+function lowerInt8Product(ctx: LowerContext, x: string, weight: Tensor): string {
+  const [k, n] = weight.shape as [number, number];
+  // A linear layer's product is with its [N, K] weight transposed: read that weight in place rather than
+  // evaluating the transpose (the reference kernel's index arithmetic took most of a second for a model).
+  const transposed = weight.op === 'transpose';
+  const w = interpret([transposed ? weight.inputs[0]! : weight], new Map())[0]!.data;
+  const at = transposed ? (i: number, j: number) => w[j * k + i]! : (i: number, j: number) => w[i * n + j]!;
+  const q = new Int8Array(k * n);
+  const scale = new Float32Array(n);
+  for (let j = 0; j < n; j++) {
+    let max = 0;
+    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(at(i, j)));
+    const s = max > 0 ? max / 127 : 1;
+    scale[j] = s;
+    for (let i = 0; i < k; i++) q[i * n + j] = Math.round(at(i, j) / s);
+  }
+  const qName = ctx.constant({ elem: 'int8', dims: [k, n], raw: new Uint8Array(q.buffer) });
+  const scaleName = ctx.constant({ elem: 'float32', dims: [n], raw: new Uint8Array(scale.buffer) });
+  return ctx.emit('DynamicQuantizeMatMul', [x, qName, scaleName], undefined, 1, CONTRIB_DOMAIN)[0]!;
 }
 
 interface SplitPlan {

@@ -2,7 +2,7 @@
 // fields that our lowering emits. Why our own: the npm `onnx-proto` package carries the ONNX 1.10 schema on
 // protobufjs 6, and the wire format for the dozen fields we need fits in a page (field numbers from onnx.proto).
 
-export const OnnxDataType = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 } as const;
+export const OnnxDataType = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 } as const;
 export type OnnxElemName = keyof typeof OnnxDataType;
 
 export type OnnxAttr =

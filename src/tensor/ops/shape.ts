@@ -2,7 +2,7 @@
 // compositions squeeze, unsqueeze, flatten, split.
 import { OnnxDataType } from '../onnx-proto.ts';
 import { attr, defineOp } from '../op.ts';
-import { mapBroadcast, ravel, unravel } from '../ref-kernels.ts';
+import { mapBroadcast, ravel, stridedIndices, unravel } from '../ref-kernels.ts';
 import { type Shape, broadcastShapes, normAxis, shapeStr, sizeOf, stridesOf } from '../shape.ts';
 import { type Tensor, apply } from '../tensor.ts';
 import { sumToShape } from './reduce.ts';
@@ -62,11 +62,8 @@ defineOp<{ perm: number[] }>({
     return [transpose(gy, inverse)];
   },
   ref([x], node) {
-    const out = new Float64Array(x!.data.length);
     const inStrides = stridesOf(x!.shape);
-    const permStrides = node.attrs.perm.map((p) => inStrides[p]!);
-    for (let i = 0; i < out.length; i++) out[i] = x!.data[ravel(unravel(i, node.shape), permStrides)]!;
-    return out;
+    return Float64Array.from(stridedIndices(node.shape, node.attrs.perm.map((p) => inStrides[p]!)), (j) => x!.data[j]!);
   },
 });
 
@@ -124,14 +121,8 @@ interface SliceAttrs {
 
 /** Ref: copy the sliced elements (or, for the gradient, scatter them back). */
 function sliceIndexMap(inShape: Shape, a: SliceAttrs): Int32Array {
-  const outShape = a.counts;
   const inStrides = stridesOf(inShape);
-  const map = new Int32Array(sizeOf(outShape));
-  for (let i = 0; i < map.length; i++) {
-    const c = unravel(i, outShape).map((k, ax) => a.starts[ax]! + k * a.steps[ax]!);
-    map[i] = ravel(c, inStrides);
-  }
-  return map;
+  return stridedIndices(a.counts, inStrides.map((s, ax) => s * a.steps[ax]!), ravel(a.starts, inStrides));
 }
 
 defineOp<SliceAttrs>({
@@ -263,11 +254,7 @@ defineOp<{ axis: number }>({
     const outStrides = stridesOf(node.shape);
     let offset = 0;
     for (const x of xs) {
-      for (let i = 0; i < x.data.length; i++) {
-        const c = unravel(i, x.shape);
-        c[axis]! += offset;
-        out[ravel(c, outStrides)] = x.data[i]!;
-      }
+      stridedIndices(x.shape, outStrides, offset * outStrides[axis]!).forEach((j, i) => (out[j] = x.data[i]!));
       offset += x.shape[axis]!;
     }
     return out;
@@ -294,10 +281,7 @@ defineOp<{ before: number[]; after: number[]; value: number }>({
   ref([x], node) {
     const out = new Float64Array(sizeOf(node.shape)).fill(node.attrs.value);
     const outStrides = stridesOf(node.shape);
-    for (let i = 0; i < x!.data.length; i++) {
-      const c = unravel(i, x!.shape).map((v, ax) => v + node.attrs.before[ax]!);
-      out[ravel(c, outStrides)] = x!.data[i]!;
-    }
+    stridedIndices(x!.shape, outStrides, ravel(node.attrs.before, outStrides)).forEach((j, i) => (out[j] = x!.data[i]!));
     return out;
   },
 });
