@@ -107,13 +107,15 @@ describe('lowering', () => {
 
   it("weights: 'int8' runs products with a constant matrix as DynamicQuantizeMatMul, within about 1% of float32", async () => {
     const rng = new T.Rng(8);
-    const w = rng.randn([64, 256], 0.05); // a linear layer's [out, in] weight
+    const w = rng.randn([64, 256], 0.05); // a linear layer's [out, in] weight and its bias
+    const bias = rng.randn([64], 0.1);
     const x = rng.randn([2, 5, 256]);
     const other = rng.randn([2, 64, 3]);
     // The weight reaches the product transposed and scaled (as the sampler's query rows are): a constant
-    // expression, which the lowering evaluates and quantizes; the second product's matrix is an input.
+    // expression, which the lowering evaluates and quantizes, and the bias is added by the same kernel; the
+    // second product's matrix is an input.
     const layer = (a: Tensor, b: Tensor) => {
-      const y = T.matmul(a, T.mul(T.transpose(T.constant(w)), 0.5));
+      const y = T.add(T.matmul(a, T.mul(T.transpose(T.constant(w)), 0.5)), T.constant(bias));
       return { y, z: T.matmul(y, b) };
     };
     const float = T.compile(layer);
@@ -124,6 +126,7 @@ describe('lowering', () => {
     assert.equal(matmuls, 2, 'the product with an input matrix stays a MatMul');
     assert.ok(!mentions(float.exportOnnx(x, other), 'DynamicQuantize'), 'float32 by default');
     assert.ok(!mentions(model, 'Transpose'), "the weight's transpose is folded into the quantized initializer");
+    assert.ok(!mentions(model, 'Add'), 'the bias is added by DynamicQuantizeMatMul');
     const want = await float(x, other);
     const got = await int8(x, other);
     const scale = Math.max(...want.y.toNumbers().map(Math.abs));
