@@ -162,19 +162,19 @@ function int8Products(order: readonly Tensor[], outputs: readonly Tensor[]): Map
  */
 function lowerInt8Product(ctx: LowerContext, x: string, weight: Tensor, bias?: Tensor): string {
   const [k, n] = weight.shape as [number, number];
-  // A linear layer's product is with its [N, K] weight transposed: read that weight in place rather than
-  // evaluating the transpose (the reference kernel's index arithmetic took most of a second for a model).
+  // A linear layer's product is with its [N, K] weight transposed: read that weight in place, W[i, j] at
+  // i·rows + j·columns, rather than evaluating the transpose.
   const transposed = weight.op === 'transpose';
   const w = interpret([transposed ? weight.inputs[0]! : weight], new Map())[0]!.data;
-  const at = transposed ? (i: number, j: number) => w[j * k + i]! : (i: number, j: number) => w[i * n + j]!;
+  const [rows, columns] = transposed ? [1, k] : [n, 1];
   const q = new Int8Array(k * n);
   const scale = new Float32Array(n);
   for (let j = 0; j < n; j++) {
     let max = 0;
-    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(at(i, j)));
+    for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(w[i * rows + j * columns]!));
     const s = max > 0 ? max / 127 : 1;
     scale[j] = s;
-    for (let i = 0; i < k; i++) q[i * n + j] = Math.round(at(i, j) / s);
+    for (let i = 0; i < k; i++) q[i * n + j] = Math.round(w[i * rows + j * columns]! / s);
   }
   const qName = ctx.constant({ elem: 'int8', dims: [k, n], raw: new Uint8Array(q.buffer) });
   const scaleName = ctx.constant({ elem: 'float32', dims: [n], raw: new Uint8Array(scale.buffer) });
