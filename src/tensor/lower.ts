@@ -157,7 +157,11 @@ function int8Products(order: readonly Tensor[], outputs: readonly Tensor[]): Map
   const found = new Map<Tensor, Int8Product>();
   for (const t of order) {
     if (t.op === 'const' || (t.op !== 'input' && t.inputs.length > 0 && t.inputs.every((x) => constant.has(x.id)))) constant.add(t.id);
-    for (const x of t.inputs) uses.set(x.id, [...(uses.get(x.id) ?? []), t]);
+    for (const x of t.inputs) {
+      const users = uses.get(x.id);
+      if (users) users.push(t);
+      else uses.set(x.id, [t]);
+    }
     if (t.op === 'matmul' && t.inputs[1]!.rank === 2 && constant.has(t.inputs[1]!.id) && !constant.has(t.inputs[0]!.id)) found.set(t, {});
   }
   for (const [product, info] of found) {
