@@ -8,7 +8,6 @@ import { interpret } from './interpreter.ts';
 import { CONTRIB_DOMAIN, type OnnxGraph, type OnnxNode, type OnnxTensor, type OnnxAttr, encodeModel } from './onnx-proto.ts';
 import { type LowerContext, attr, getOp } from './op.ts';
 import { topoSort } from './graph.ts';
-import { sameShape } from './shape.ts';
 import type { Tensor } from './tensor.ts';
 
 /** Small constants are keyed by their bytes; larger ones (baked weights, masks) by a digest of them, which
@@ -59,31 +58,13 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
   };
 
   inputs.forEach((t, i) => valueOf.set(t.id, graphNameFor(i)));
-  const traced = topoSort(outputs);
-  const int8 = options.weights === 'int8' ? int8Products(traced, outputs) : new Map<Tensor, Int8Product>();
+  const int8 = options.weights === 'int8' ? int8Products(topoSort(outputs), outputs) : new Map<Tensor, Int8Product>();
   const biasAdds = new Map([...int8].flatMap(([product, { biasAdd }]) => (biasAdd ? [[biasAdd, product] as const] : [])));
-  const skipNorms = planSkipNorms(traced, biasAdds);
-  const normed = new Map([...skipNorms].map(([sum, norm]) => [norm, sum] as const));
-  // A quantized product's weight and bias are computed here, so the nodes that built them are not lowered;
-  // a residual sum and the layer norm of it are one node, reached at the sum.
-  const order = topoSort(outputs, (t) => {
-    if (int8.has(t)) return [t.inputs[0]!];
-    if (biasAdds.has(t)) return [biasAdds.get(t)!];
-    const norm = skipNorms.get(t);
-    if (norm) return [...t.inputs, ...norm.inputs.slice(1)];
-    return normed.has(t) ? [normed.get(t)!] : t.inputs;
-  });
+  // A quantized product's weight and bias are computed here, so the nodes that built them are not lowered.
+  const order = topoSort(outputs, (t) => (int8.has(t) ? [t.inputs[0]!] : biasAdds.has(t) ? [biasAdds.get(t)!] : t.inputs));
   const splits = planSplits(order);
   for (const t of order) {
     if (valueOf.has(t.id)) continue;
-    const norm = skipNorms.get(t);
-    if (norm) {
-      const ins = [...t.inputs, ...norm.inputs.slice(1)].map((x) => valueOf.get(x.id)!);
-      const [y, , , sum] = ctx.emit('SkipLayerNormalization', ins, { epsilon: attr.float((norm.attrs as { eps: number }).eps) }, 4, CONTRIB_DOMAIN);
-      valueOf.set(t.id, sum!);
-      valueOf.set(norm.id, y!);
-      continue;
-    }
     const product = int8.get(t);
     if (product) {
       valueOf.set(t.id, lowerInt8Product(ctx, valueOf.get(t.inputs[0]!.id)!, t.inputs[1]!, product.bias));
@@ -207,26 +188,6 @@ function lowerInt8Product(ctx: LowerContext, x: string, weight: Tensor, bias?: T
     inputs.push('', ctx.constant({ elem: 'float32', dims: [b.length], raw: new Uint8Array(b.buffer) }));
   }
   return ctx.emit('DynamicQuantizeMatMul', inputs, undefined, 1, CONTRIB_DOMAIN)[0]!;
-}
-
-/**
- * Sums a + b (same shapes: a residual connection) that a layer norm over the last axis reads: ONNX Runtime's
- * SkipLayerNormalization computes both in one kernel, and returns the sum for the other readers (the next
- * residual connection, a gradient). Two of a transformer block's kernels fewer; the same arithmetic. The
- * norm's weight and bias must be inputs or constants (reached before the sum). Sum → its norm.
- */
-function planSkipNorms(order: readonly Tensor[], biasAdds: ReadonlyMap<Tensor, Tensor>): Map<Tensor, Tensor> {
-  const plans = new Map<Tensor, Tensor>();
-  const leaf = (t: Tensor) => t.op === 'input' || t.op === 'const';
-  for (const t of order) {
-    if (t.op !== 'layerNorm') continue;
-    const a = t.attrs as { axis: number; hasWeight: boolean; hasBias: boolean };
-    const sum = t.inputs[0]!;
-    if (a.axis !== t.rank - 1 || !a.hasWeight || !a.hasBias || (t.rank !== 2 && t.rank !== 3) || !t.inputs.slice(1).every(leaf)) continue;
-    if (sum.op !== 'add' || plans.has(sum) || biasAdds.has(sum) || !sum.inputs.every((x) => sameShape(x.shape, sum.shape))) continue;
-    plans.set(sum, t);
-  }
-  return plans;
 }
 
 interface SplitPlan {
