@@ -86,6 +86,12 @@ describe('pipeline on generated shapes', () => {
     assert.equal(record.settings.seed, 5);
     assert.equal(record.images.length, 3);
     assert.ok(existsSync(join(dir, 'g1', 'grid.png')));
+    // int8 decode weights: reproducible too, and recorded (they change the draws a seed gives).
+    await dalle('generate', 'a small red circle', '--model', model, '--n', '3', '--seed', '5', '--int8', '--out', join(dir, 'g1-int8'));
+    await dalle('generate', 'a small red circle', '--model', model, '--n', '3', '--seed', '5', '--int8', '--out', join(dir, 'g2-int8'));
+    assert.equal(all('g1-int8'), all('g2-int8'), 'same seed with --int8, different images');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'g1-int8', 'generation.json'), 'utf8')).decodeWeights, 'int8');
+    assert.equal(record.decodeWeights, undefined, 'float32 runs record nothing extra');
   });
 
   it('completes an image prompt, evaluates, and exports a float16 model that generates', async () => {

@@ -31,6 +31,7 @@ describe('HTTP server', () => {
     assert.equal(info.maxImages, 4);
     assert.equal(info.maxCandidates, 12);
     assert.deepEqual(info.sampling, sampling);
+    assert.equal(info.decodeWeights, 'float32');
   });
 
   it('generates PNGs that a seed reproduces, with the model\'s sampling settings unless the request gives its own', async () => {

@@ -193,6 +193,8 @@ export async function writeGeneration(outDir: string, model: DalleModel, images:
     model: model.dir,
     // The reranker generate uses unless it is handed another scorer.
     ...((s.rerank ?? 1) > 1 && model.reranker && { reranker: model.reranker.dir }),
+    // int8 decode weights draw other images from the same seed, so the record says which were used.
+    ...(model.decodeWeights === 'int8' && { decodeWeights: 'int8' }),
     settings: s,
     images: images.map((img, i) => ({ file: files[i], prompt: img.prompt, index: img.index, batchSeed: img.seed, ...(img.score !== undefined && { score: img.score }) })),
   };
