@@ -17,7 +17,7 @@ export async function sampleFigures(): Promise<Figure[]> {
   const params = initDalle(new T.Rng(0), c);
   const captions = Array.from({ length: 8 }, (_, i) => paddedCaption([i + 1, i + 2, i + 3], c));
   const cells = imageTokens(c);
-  const tokensPerSecond = async (weights: 'float32' | 'int8'): Promise<number> => {
+  const tokensPerSecond = async (weights: T.CompileOptions['weights']): Promise<number> => {
     const sampler = new DalleSampler(c, params, { weights });
     await sampler.sample({ captions, seed: 0, temperature: 1 }); // compiles prefill and decode
     let best = 0;

@@ -7,6 +7,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadCheckpoint, saveCheckpoint, type WeightsDtype } from '../io/checkpoint.ts';
+import type { CompileOptions } from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError, parseUserInput } from '../errors.ts';
 import { paramsFromNamed, resolveModelDir, shapesOf, templateRng, weightsOf } from '../train/checkpoint.ts';
@@ -55,7 +56,7 @@ export interface DalleModel {
   decodeWeights?: DecodeWeights;
 }
 
-export type DecodeWeights = 'float32' | 'int8';
+export type DecodeWeights = NonNullable<CompileOptions['weights']>;
 
 /** Where a model folder keeps its contrastive reranker. */
 export const rerankerDir = (modelDir: string): string => join(modelDir, 'clip');

@@ -38,7 +38,7 @@ export class DalleSampler {
   private readonly maskKinds: MaskKind[];
 
   /** `weights: 'int8'` runs the decode step's products with int8 weights (T.CompileOptions). */
-  constructor(readonly config: DalleConfig, readonly params: DalleParams, options: { weights?: T.CompileOptions['weights'] } = {}) {
+  constructor(readonly config: DalleConfig, readonly params: DalleParams, options: Pick<T.CompileOptions, 'weights'> = {}) {
     const c = config;
     this.prefill = T.compile((p: DalleParams<Tensor>, text: Tensor, prompt: Tensor | null) => dallePrefill(p, text, prompt, c), { name: 'dalle_prefill' });
     // The decode step, run once per cell, has the weights baked in so that ONNX Runtime packs them once

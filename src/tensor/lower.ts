@@ -124,7 +124,7 @@ export function lowerToOnnx(inputs: readonly Tensor[], outputs: readonly Tensor[
 }
 
 interface Int8Product {
-  /** A constant [N] added to the product and nothing else reading it: DynamicQuantizeMatMul adds it itself
+  /** A constant [N] added to the product, the product's only reader: DynamicQuantizeMatMul adds it itself
    *  (one kernel fewer per linear layer, where a decode step's cost is its kernel count). */
   bias?: Tensor;
   biasAdd?: Tensor;
