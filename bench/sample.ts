@@ -10,7 +10,7 @@ import { DALLE_PRESETS, imageTokens, sequenceLength, textTableSize } from '../sr
 import { initDalle } from '../src/dalle/model.ts';
 import { DalleSampler } from '../src/dalle/sample.ts';
 import { paddedCaption } from '../src/dalle/text.ts';
-import { type Figure, runPython } from './support.ts';
+import { type Figure, fasterPytorchSampling, runPython } from './support.ts';
 
 export async function sampleFigures(): Promise<Figure[]> {
   const c = DALLE_PRESETS.small!;
@@ -32,8 +32,7 @@ export async function sampleFigures(): Promise<Figure[]> {
   const torch = runPython('bench/gpt_torch.py', [String(availableParallelism()), JSON.stringify({
     V: textTableSize(c) + c.imageVocab, CTX: sequenceLength(c) + 1, D: c.dim, L: c.layers, H: c.heads, prompt: c.textLength + 1, new: cells - 1, batch: 8, train: false, runs: 2, int8: true,
   })], { sample_tok_s: 'higher', sample_int8_tok_s: 'higher' });
-  // int8 against the faster of PyTorch's float32 and its own dynamic int8 quantization.
-  const torchBest = torch && Math.max(torch.sample_tok_s as number, torch.sample_int8_tok_s as number);
+  const torchBest = fasterPytorchSampling(torch);
   const figures: Figure[] = [
     { name: 'dalle small sampling, 8 candidates, kv cache', value: float, unit: 'tok/s', ...(torch && { pytorch: torch.sample_tok_s as number }) },
     { name: 'dalle small sampling, 8 candidates, kv cache, int8 weights', value: int8, unit: 'tok/s', ...(torchBest && { pytorch: torchBest }) },

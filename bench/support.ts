@@ -52,6 +52,12 @@ function openblasEnv(): NodeJS.ProcessEnv {
   return avx512 ? { ...process.env, OPENBLAS_CORETYPE: 'SkylakeX' } : process.env;
 }
 
+/** PyTorch's faster sampling of float32 and its own dynamic int8 (bench/gpt_torch.py with `"int8": true`):
+ *  what dalle-ts's int8 sampling is compared against. */
+export function fasterPytorchSampling(torch: Record<string, unknown> | null): number | undefined {
+  return torch ? Math.max(torch.sample_tok_s as number, torch.sample_int8_tok_s as number) : undefined;
+}
+
 /** Which way each figure of a PyTorch script's JSON is better. */
 export type Better = Record<string, 'higher' | 'lower'>;
 

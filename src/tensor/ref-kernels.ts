@@ -63,7 +63,7 @@ export function unravel(i: number, shape: Shape): number[] {
  *  a transpose or a slice. An odometer over the coordinates: unravelling each index anew cost ~0.3 µs an
  *  element, most of a second for a model's weights. */
 export function stridedIndices(shape: Shape, strides: readonly number[], offset = 0): Int32Array {
-  const out = new Int32Array(shape.reduce((a, b) => a * b, 1));
+  const out = new Int32Array(sizeOf(shape));
   const coords = new Array<number>(shape.length).fill(0);
   let at = offset;
   for (let i = 0; i < out.length; i++) {
