@@ -9,7 +9,7 @@ import * as T from '../src/tensor/index.ts';
 import type { Tensor } from '../src/tensor/index.ts';
 import { DALLE_PRESETS, DalleConfigSchema, type DalleConfig, type MaskKind, imageTokens, layerMasks, parameterCount, sequenceLength, textTableSize } from '../src/dalle/config.ts';
 import { type DalleParams, dalleHidden, dalleLoss, imageLogits, initDalle, imageInputTokens, textLogits } from '../src/dalle/model.ts';
-import { allowed, groupBias, layerAttention, maskMatrix } from '../src/dalle/masks.ts';
+import { allowed, groupBias, groupedAttention, groupedPays, layerAttention, maskMatrix } from '../src/dalle/masks.ts';
 import { paddedCaption } from '../src/dalle/text.ts';
 import { DalleSampler } from '../src/dalle/sample.ts';
 import { Trainer } from '../src/optim/trainer.ts';
@@ -67,17 +67,21 @@ describe('DALL·E transformer', () => {
       const x = T.placeholder([1, len, c.dim], 'float32', 'x');
       // One block over free input embeddings: d out[q] / d in[k] must vanish where the mask forbids (q, k).
       const p = T.mapTree(params, T.isNDArray, (a) => T.constant(a)) as unknown as DalleParams<Tensor>;
-      // The attention dalleHidden uses (grouped for row and column layers), checked against `allowed`.
-      const out = blocks(p.blocks, x, c.heads, [layerAttention(kind, len, c)]).x;
+      // The attention dalleHidden uses, and for row and column layers the grouped form too (dalleHidden
+      // takes it on larger grids), checked against `allowed`.
+      const forms = kind === 'row' || kind === 'column' ? [layerAttention(kind, len, c), groupedAttention(kind, c)] : [layerAttention(kind, len, c)];
       const xValue = new T.Rng(2).randn([1, len, c.dim]);
-      for (let q = 0; q < len; q++) {
-        const g = vjp(T.sum(T.sliceAxis(out, 1, q, q + 1)), [x])[0]!;
-        const grad = interpret([g], new Map([[x, xValue]]))[0]!.data;
-        for (let k = 0; k < len; k++) {
-          let norm = 0;
-          for (let d = 0; d < c.dim; d++) norm += Math.abs(grad[k * c.dim + d]!);
-          if (allowed(kind, q, k, c)) continue;
-          assert.ok(norm < 1e-9, `${kind}: output ${q} depends on hidden input ${k} (|grad| ${norm})`);
+      for (const form of forms) {
+        const out = blocks(p.blocks, x, c.heads, [form]).x;
+        for (let q = 0; q < len; q++) {
+          const g = vjp(T.sum(T.sliceAxis(out, 1, q, q + 1)), [x])[0]!;
+          const grad = interpret([g], new Map([[x, xValue]]))[0]!.data;
+          for (let k = 0; k < len; k++) {
+            let norm = 0;
+            for (let d = 0; d < c.dim; d++) norm += Math.abs(grad[k * c.dim + d]!);
+            if (allowed(kind, q, k, c)) continue;
+            assert.ok(norm < 1e-9, `${kind} (${typeof form === 'function' ? 'grouped' : 'dense'}): output ${q} depends on hidden input ${k} (|grad| ${norm})`);
+          }
         }
       }
     });
@@ -88,11 +92,10 @@ describe('DALL·E transformer', () => {
       const c = DalleConfigSchema.parse({ textLength: 3, textVocab: 10, imageVocab: 6, grid: 4, dim: 8, layers: 1, heads: 2, masks: [kind] });
       const len = sequenceLength(c);
       const [q, k, v] = ['q', 'k', 'v'].map((n) => T.placeholder([2, 2, len, 4], 'float32', n)) as [Tensor, Tensor, Tensor];
-      const grouped = layerAttention(kind, len, c);
-      assert.equal(typeof grouped, 'function');
+      const grouped = groupedAttention(kind, c);
       const bias = T.constant(new T.NDArray(Float32Array.from(maskMatrix(kind, len, c), (m) => (m ? 0 : -1e9)), [len, len]));
       const dense = T.matmul(T.softmax(T.add(T.matmul(q, T.mT(k)), bias), -1), v);
-      const ours = (grouped as (q: Tensor, k: Tensor, v: Tensor) => Tensor)(q, k, v);
+      const ours = grouped(q, k, v);
       const rng = new T.Rng(9);
       const feeds = new Map([q, k, v].map((x) => [x, rng.randn([2, 2, len, 4])] as const));
       const weight = T.constant(rng.randn([2, 2, len, 4]));
@@ -107,6 +110,15 @@ describe('DALL·E transformer', () => {
       assert.equal(open, allowedImagePairs);
     });
   }
+
+  it('row and column layers attend in groups where that scores at most a quarter of the pairs', () => {
+    const small = DALLE_PRESETS.small!; // 16×16 grid, 32 caption tokens: 6.1 and 4.7 times fewer pairs
+    assert.ok(groupedPays('row', small) && groupedPays('column', small));
+    assert.equal(typeof layerAttention('row', sequenceLength(small), small), 'function');
+    const shipped = DalleConfigSchema.parse({ ...small, textLength: 24, grid: 8 }); // 2.9 and 2.4 times fewer
+    assert.ok(!groupedPays('row', shipped) && !groupedPays('column', shipped));
+    assert.ok(T.isTensor(layerAttention('column', sequenceLength(shipped), shipped)));
+  });
 
   it('restricts logits to the text vocabulary at text positions and the codebook at image positions; weights the losses', async () => {
     const c = DalleConfigSchema.parse({ ...tiny(['row']), textLossWeight: 0.25, imageLossWeight: 0.75 });

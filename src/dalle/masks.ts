@@ -7,9 +7,9 @@
 // The start-of-image key is always visible. The same function gives the full mask for training and one
 // row of it for each cached decoding step, so both honour every mask exactly.
 //
-// Over the whole sequence (training, evaluation), row and column layers do not score all T·T pairs: each
-// group of image queries (a row of cells, or a column) is scored only against the keys its mask can let
-// through: the caption and start-of-image keys, plus the row's own block of keys (row), or the column's
+// Over the whole sequence (training, evaluation), row and column layers on larger grids (`groupedPays`) do
+// not score all T·T pairs: each group of image queries (a row of cells, or a column) is scored only against
+// the keys its mask can let through: the caption and start-of-image keys, plus the row's own block of keys (row), or the column's
 // keys and the queries' own keys (column). The bias of each (query, key slot) is still `allowed`, so the
 // result is the dense masked attention's (checked in test/dalle.model.test.ts); it scores 49 or 65 keys per
 // image query instead of up to 288 in the small preset, as the paper's sparse kernels and DALLE-pytorch's
@@ -54,10 +54,21 @@ export function maskRow(kind: MaskKind, query: number, cacheLength: number, c: D
 }
 
 /** Layer attention over the first `length` positions: the dense mask, or for row and column layers over the
- *  whole sequence the grouped computation described above. */
+ *  whole sequence the grouped computation described above where it pays. */
 export function layerAttention(kind: MaskKind, length: number, c: DalleConfig): Tensor | AttendFn {
-  if ((kind === 'row' || kind === 'column') && length === sequenceLength(c)) return groupedAttention(kind, c);
+  if ((kind === 'row' || kind === 'column') && length === sequenceLength(c) && groupedPays(kind, c)) return groupedAttention(kind, c);
   return T.constant(new T.NDArray(maskMatrix(kind, length, c), [length, length], 'bool'));
+}
+
+/** Whether the grouped form scores at most a quarter of the dense form's [L, L] pairs. Its slices,
+ *  transposes and many small products cost more kernels than one masked [L, L] product: on the small preset
+ *  (16×16 grid, 288 positions; a row layer scores 6.1 times fewer pairs grouped, a column layer 4.7) the
+ *  grouped layers are much faster, while on the shipped model's 8×8 grid (88 positions; 2.9 and 2.4 times
+ *  fewer) dense layers made its whole training step 19% faster and on the `small8` preset's (96 positions;
+ *  2.5 and 2.2) 1–14% (bench/RESULTS.md). Ratios between 2.9 and 4.7 were not measured. */
+export function groupedPays(kind: 'row' | 'column', c: DalleConfig): boolean {
+  const slots = groupLayout(kind, c).keys(0).length;
+  return sequenceLength(c) ** 2 >= 4 * (c.textLength ** 2 + c.grid * c.grid * slots);
 }
 
 /** Image queries in groups (row: group r holds cells r·G … r·G + G − 1; column: group c holds cells c,
@@ -96,7 +107,7 @@ export function groupBias(kind: 'row' | 'column', c: DalleConfig): T.NDArray {
   return new T.NDArray(bias, [g, g, slots]);
 }
 
-function groupedAttention(kind: 'row' | 'column', c: DalleConfig): AttendFn {
+export function groupedAttention(kind: 'row' | 'column', c: DalleConfig): AttendFn {
   const [t, g] = [c.textLength, c.grid];
   const n = g * g;
   const bias = T.constant(groupBias(kind, c));
