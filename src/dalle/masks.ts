@@ -9,11 +9,11 @@
 //
 // Over the whole sequence (training, evaluation), row and column layers on larger grids (`groupedPays`) do
 // not score all T·T pairs: each group of image queries (a row of cells, or a column) is scored only against
-// the keys its mask can let through: the caption and start-of-image keys, plus the row's own block of keys (row), or the column's
-// keys and the queries' own keys (column). The bias of each (query, key slot) is still `allowed`, so the
-// result is the dense masked attention's (checked in test/dalle.model.test.ts); it scores 49 or 65 keys per
-// image query instead of up to 288 in the small preset, as the paper's sparse kernels and DALLE-pytorch's
-// axial attention do.
+// the keys its mask can let through: the caption and start-of-image keys, plus the row's own block of keys
+// (row), or the column's keys and the queries' own keys (column). The bias of each (query, key slot) is
+// still `allowed`, so the result is the dense masked attention's (checked in test/dalle.model.test.ts); it
+// scores 49 or 65 keys per image query instead of up to 288 in the small preset, as the paper's sparse
+// kernels and DALLE-pytorch's axial attention do.
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { type AttendFn, MASKED } from '../nn/attention.ts';
@@ -64,8 +64,9 @@ export function layerAttention(kind: MaskKind, length: number, c: DalleConfig): 
  *  transposes and many small products cost more kernels than one masked [L, L] product: on the small preset
  *  (16×16 grid, 288 positions; a row layer scores 6.1 times fewer pairs grouped, a column layer 4.7) the
  *  grouped layers are much faster, while on the shipped model's 8×8 grid (88 positions; 2.9 and 2.4 times
- *  fewer) dense layers made its whole training step 19% faster and on the `small8` preset's (96 positions;
- *  2.5 and 2.2) 1–14% (bench/RESULTS.md). Ratios between 2.9 and 4.7 were not measured. */
+ *  fewer) dense layers made its training step 13–19% faster in alternated runs (2% over whole 300-step
+ *  `dalle train` runs, within this machine's noise), and the `small8` preset's (96 positions; 2.5 and 2.2)
+ *  1–14% (bench/RESULTS.md). Ratios between 2.9 and 4.7 were not measured. */
 export function groupedPays(kind: 'row' | 'column', c: DalleConfig): boolean {
   const slots = groupLayout(kind, c).keys(0).length;
   return sequenceLength(c) ** 2 >= 4 * (c.textLength ** 2 + c.grid * c.grid * slots);
