@@ -69,7 +69,7 @@ describe('DALL·E transformer', () => {
       const p = T.mapTree(params, T.isNDArray, (a) => T.constant(a)) as unknown as DalleParams<Tensor>;
       // The attention dalleHidden uses, and for row and column layers the grouped form too (dalleHidden
       // takes it on larger grids), checked against `allowed`.
-      const forms = kind === 'row' || kind === 'column' ? [layerAttention(kind, len, c), groupedAttention(kind, c)] : [layerAttention(kind, len, c)];
+      const forms = [layerAttention(kind, len, c), ...(kind === 'row' || kind === 'column' ? [groupedAttention(kind, c)] : [])];
       const xValue = new T.Rng(2).randn([1, len, c.dim]);
       for (const form of forms) {
         const out = blocks(p.blocks, x, c.heads, [form]).x;
