@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces models/default from scratch with the project's own commands (see models/default/MODEL_CARD.md).
-# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 2 h 15 min on an idle
-# 2-core machine. Work files go to $RUN (default: runs/default); the result is copied to models/default.
+# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 1 h 45 min on an idle
+# 2-core AMD EPYC (Zen 5) VM, about 2 h 45 min on the slower 2-core Intel Xeon VM of earlier sessions. Work
+# files go to $RUN (default: runs/default); the result is copied to models/default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${RUN:-runs/default}
@@ -24,10 +25,11 @@ mkdir -p "$RUN"
 dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
   --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 0 --tau-end 0.5 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/vae")
 
-# 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256; 6,000 updates (about 85 min
-# alone; DALLE_STEPS=3500 takes 50 min and follows the captions less, see the model card).
+# 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256; 8,000 updates (about 76 min
+# alone on the EPYC VM, 115 min on the Intel one; DALLE_STEPS=6000 or 3500 take 3/4 or 7/16 of that and
+# follow the captions of training emoji less, see the model card).
 dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
-  --out "$RUN/dalle" --steps "${DALLE_STEPS:-6000}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/dalle")
+  --out "$RUN/dalle" --steps "${DALLE_STEPS:-8000}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/dalle")
 
 # 5. The contrastive reranker: a 3-layer text transformer and a 4-stage conv net, on the same tokenizer and
 # data, half of the images replaced by their dVAE reconstructions (the look of generated images).
