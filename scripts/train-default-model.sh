@@ -38,7 +38,7 @@ dalle train-clip --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" -
 
 # 6. Export: float16 weights, config, tokenizer, the reranker under clip/, and the sampling settings generate
 # and serve use by default (sampling.json; chosen by comparing sample grids, see the model card).
-dalle export --model "$RUN/dalle" --reranker "$RUN/clip" --out "$MODEL" --dtype f16 --temperature 0.85 --guidance 2 --rerank "${RERANK:-4}"
+dalle export --model "$RUN/dalle" --reranker "$RUN/clip" --out "$MODEL" --dtype f16 --temperature 0.85 --guidance 2 --rerank "${RERANK:-8}"
 
 # 7. Metrics for the model card.
 dalle eval-vae --model "$RUN/vae" --data "$RUN/emoji32-cache" --json "$RUN/eval-vae.json"

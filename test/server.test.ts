@@ -15,7 +15,8 @@ describe('HTTP server', () => {
   before(async () => {
     const model = await loadDalle(DEFAULT_MODEL);
     sampling = { ...model.sampling };
-    app = buildServer(model, { maxImages: 4, maxCandidates: 12 });
+    // 16 candidates: two images at the shipped model's rerank (8), as the generation test below asks.
+    app = buildServer(model, { maxImages: 4, maxCandidates: 16 });
   });
   after(() => app.close());
 
@@ -29,7 +30,7 @@ describe('HTTP server', () => {
     const info = (await app.inject({ url: '/api/model' })).json();
     assert.equal(info.imageSize, 32);
     assert.equal(info.maxImages, 4);
-    assert.equal(info.maxCandidates, 12);
+    assert.equal(info.maxCandidates, 16);
     assert.deepEqual(info.sampling, sampling);
     assert.equal(info.decodeWeights, 'float32');
   });
@@ -73,7 +74,7 @@ describe('HTTP server', () => {
       [{ prompt: 'a cat', temperature: -1 }, /^temperature: /],
       [{ prompt: 'a cat', topP: 2 }, /^topP: /],
       [{ prompt: 'a cat', size: 64 }, /Unrecognized key: "size"/],
-      [{ prompt: 'a cat', n: 4, rerank: 4 }, /n × rerank = 4 × 4 = 16 candidates, more than this server draws for one request \(12\)/],
+      [{ prompt: 'a cat', n: 4, rerank: 5 }, /n × rerank = 4 × 5 = 20 candidates, more than this server draws for one request \(16\)/],
       [{ prompt: 'a cat', rerank: 0 }, /^rerank: /],
       [{ n: 2 }, /^prompt: /],
     ];

@@ -15,7 +15,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <n>', 'port to listen on', intOption('--port', 0, 65535), 8080)
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
     .option('--max-images <n>', 'most images one request may ask for', intOption('--max-images', 1, 256), 16)
-    .option('--max-candidates <n>', 'most candidates one request may draw (images × rerank)', intOption('--max-candidates', 1, 4096), 64)
+    .option('--max-candidates <n>', 'most candidates one request may draw (images × rerank)', intOption('--max-candidates', 1, 4096), 128)
     .action(async (o) => {
       const start = performance.now();
       // Fastify loads only for this command: importing it costs every other command ≈ 0.14 s of start-up.

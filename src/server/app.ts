@@ -61,7 +61,7 @@ export class SerialQueue {
 
 export function buildServer(model: DalleModel, options: ServerOptions = {}): FastifyInstance {
   const maxImages = options.maxImages ?? 16;
-  const maxCandidates = Math.max(maxImages, options.maxCandidates ?? 64);
+  const maxCandidates = Math.max(maxImages, options.maxCandidates ?? 128);
   const queue = new SerialQueue(options.maxQueue ?? 8);
   const requestSchema = generateRequestSchema(maxImages);
   const page = readFileSync(PAGE, 'utf8');
