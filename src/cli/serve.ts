@@ -4,6 +4,7 @@ import { UserError } from '../errors.ts';
 import { generate, generateSettings } from '../dalle/generate.ts';
 import { INT8_OPTION, RERANKER_OPTION, loadModelOption } from './dalle.ts';
 import { intOption, seconds } from './options.ts';
+import { DEFAULT_MAX_CANDIDATES, DEFAULT_MAX_IMAGES } from '../server/limits.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -14,8 +15,8 @@ export function registerServeCommand(program: Command): void {
     .option(...INT8_OPTION)
     .option('--port <n>', 'port to listen on', intOption('--port', 0, 65535), 8080)
     .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
-    .option('--max-images <n>', 'most images one request may ask for', intOption('--max-images', 1, 256), 16)
-    .option('--max-candidates <n>', 'most candidates one request may draw (images × rerank)', intOption('--max-candidates', 1, 4096), 128)
+    .option('--max-images <n>', 'most images one request may ask for', intOption('--max-images', 1, 256), DEFAULT_MAX_IMAGES)
+    .option('--max-candidates <n>', 'most candidates one request may draw (images × rerank)', intOption('--max-candidates', 1, 4096), DEFAULT_MAX_CANDIDATES)
     .action(async (o) => {
       const start = performance.now();
       // Fastify loads only for this command: importing it costs every other command ≈ 0.14 s of start-up.

@@ -11,6 +11,7 @@ import { UserError, formatIssues } from '../errors.ts';
 import { generate, generateSettings } from '../dalle/generate.ts';
 import { type DalleModel, SamplingDefaultsSchema, samplingFrom } from '../dalle/load.ts';
 import { encodePng } from '../io/images.ts';
+import { DEFAULT_MAX_CANDIDATES, DEFAULT_MAX_IMAGES } from './limits.ts';
 
 export interface ServerOptions {
   /** Most images one request may ask for. */
@@ -60,8 +61,8 @@ export class SerialQueue {
 }
 
 export function buildServer(model: DalleModel, options: ServerOptions = {}): FastifyInstance {
-  const maxImages = options.maxImages ?? 16;
-  const maxCandidates = Math.max(maxImages, options.maxCandidates ?? 128);
+  const maxImages = options.maxImages ?? DEFAULT_MAX_IMAGES;
+  const maxCandidates = Math.max(maxImages, options.maxCandidates ?? DEFAULT_MAX_CANDIDATES);
   const queue = new SerialQueue(options.maxQueue ?? 8);
   const requestSchema = generateRequestSchema(maxImages);
   const page = readFileSync(PAGE, 'utf8');
