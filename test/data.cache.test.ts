@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { decodeImage, toNchwFloat } from '../src/io/images.ts';
 import { flipHorizontal } from '../src/data/augment.ts';
-import { epochLength, epochOrder, iterateBatches } from '../src/data/batches.ts';
+import { epochLength, epochOrder, groupCount, iterateBatches } from '../src/data/batches.ts';
 import { type ImageCache, openCache, prepareCache } from '../src/data/cache.ts';
 import { readFolder } from '../src/data/folder.ts';
 import { ProblemLog } from '../src/data/problems.ts';
@@ -64,6 +64,32 @@ test('balance by group: one image of every group per epoch, drawn anew each epoc
   for (let e = 0; e < 600; e++) for (const i of order(3, e)) if (items[i]!.group === 'g5') drawn.set(items[i]!.id, (drawn.get(items[i]!.id) ?? 0) + 1);
   assert.equal(drawn.size, 6);
   for (const [id, n] of drawn) assert.ok(n > 60 && n < 140, `${id} drawn ${n} times in 600 epochs`);
+});
+
+test('balance by a cap: at most n distinct images of each group per epoch, every image drawn about equally often', () => {
+  const items = [0, 1, 2, 3, 4, 5].flatMap((g) => Array.from({ length: g + 1 }, (_, k) => ({ group: `g${g}`, split: g === 1 ? 'val' : 'train', id: `g${g}-${k}` })));
+  const cache = { items, indicesOf: (split: string) => items.flatMap((it, i) => (split === 'all' || it.split === split ? [i] : [])) } as unknown as ImageCache;
+  // Train groups hold 1, 3, 4, 5 and 6 images.
+  assert.equal(epochLength(cache, 'train', 2), 1 + 2 + 2 + 2 + 2);
+  assert.equal(epochLength(cache, 'train', 6), 19);
+  assert.equal(groupCount(cache, 'train'), 5);
+  const order = (balance: number | 'group' | 'image', epoch: number) => epochOrder(cache, { seed: 3, epoch, split: 'train', balance });
+  // A cap of 1 is the group balance, draw for draw; a cap as large as the largest group is every image.
+  for (let e = 0; e < 5; e++) assert.deepEqual(order(1, e), order('group', e));
+  assert.deepEqual([...order(6, 0)].sort((a, b) => a - b), [...order('image', 0)].sort((a, b) => a - b));
+  const drawn = new Map<string, number>();
+  for (let e = 0; e < 600; e++) {
+    const o = order(2, e);
+    assert.equal(new Set(o).size, o.length, 'an image twice in one epoch');
+    const perGroup = new Map<string, number>();
+    for (const i of o) perGroup.set(items[i]!.group, (perGroup.get(items[i]!.group) ?? 0) + 1);
+    assert.deepEqual([...perGroup.entries()].sort(), [['g0', 1], ['g2', 2], ['g3', 2], ['g4', 2], ['g5', 2]]);
+    for (const i of o) if (items[i]!.group === 'g5') drawn.set(items[i]!.id, (drawn.get(items[i]!.id) ?? 0) + 1);
+  }
+  // Each of g5's six images comes in 2 of 6 draws: about 200 times in 600 epochs.
+  assert.equal(drawn.size, 6);
+  for (const [id, n] of drawn) assert.ok(n > 150 && n < 250, `${id} drawn ${n} times in 600 epochs`);
+  assert.throws(() => epochLength(cache, 'train', 0), /positive integer/);
 });
 
 test('split: stable, grouped by identity, share close to the requested one', () => {

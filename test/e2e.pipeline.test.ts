@@ -193,5 +193,7 @@ describe('pipeline on generated shapes', () => {
     await assert.rejects(dalle('train-vae', '--data', data, '--out', join(dir, 'v3'), '--config', 'tiny', '--tau-end', '0'),
       (e: Error) => e instanceof UserError && /train-vae options: tauEnd/.test(e.message));
     await assert.rejects(dalle('train-vae', '--data', data, '--out', join(dir, 'v2'), '--config', 'huge'), (e: Error) => e instanceof UserError && /not a preset/.test(e.message));
+    await assert.rejects(dalle('train', '--vae', join(dir, 'vae'), '--tokenizer', tokenizer, '--data', data, '--out', join(dir, 'd3'), '--balance', '0'),
+      (e: Error) => e instanceof UserError && /--balance must be image, group or a positive integer, got "0"/.test(e.message));
   });
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { UserError, parseUserInput } from '../errors.ts';
+import type { Balance } from '../data/batches.ts';
 
 export function intOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -59,7 +60,13 @@ export function seconds(start: number): string {
   return `${((performance.now() - start) / 1000).toFixed(1)} s`;
 }
 
-/** `--balance image|group` for the trainers (data/batches.ts: what an epoch visits once). */
+/** `--balance image|group|N` for the trainers (data/batches.ts: what an epoch visits). */
 export const balanceOption = (): Option =>
-  new Option('--balance <unit>', 'what an epoch visits once: every image, or every group (one image of each, so subjects with many variants do not crowd out the rest)')
-    .choices(['image', 'group']).default('image');
+  new Option('--balance <unit>', 'what an epoch visits: every image; every group once (one of its images); or a number n, at most n images of each group (so subjects with many skin tones or variants do not crowd out the rest)')
+    .argParser((value: string): Balance => {
+      if (value === 'image' || value === 'group') return value;
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new UserError(`--balance must be image, group or a positive integer, got "${value}"`);
+      return n;
+    })
+    .default('image');

@@ -7,7 +7,7 @@
 // and the tokenizer; `resume` continues exactly.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { batchOfEpoch, epochLength } from '../data/batches.ts';
+import { BalanceSchema, batchOfEpoch, describeBalance, epochLength, groupCount } from '../data/batches.ts';
 import type { ImageCache } from '../data/cache.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
@@ -37,8 +37,8 @@ export const ClipTrainSchema = z.object({
   weightDecay: z.number().nonnegative().default(0.1),
   clipNorm: z.number().positive().default(1),
   bpeDropout: z.number().min(0).max(1).default(0.1),
-  /** What an epoch visits once: every image, or every group (data/batches.ts). */
-  balance: z.enum(['image', 'group']).default('image'),
+  /** What an epoch visits: every image, one image or at most n of each group (data/batches.ts). */
+  balance: BalanceSchema,
   /** With a dVAE: the share of images replaced by their reconstruction. */
   reconstructed: z.number().min(0).max(1).default(0.5),
   seed: z.number().int().default(0),
@@ -113,7 +113,7 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
   const { cache } = await ensureCache(run.data, config.imageSize, run.out, log);
   const trainIndices = cache.indicesOf('train');
   const perEpoch = epochLength(cache, 'train', opts.balance);
-  if (perEpoch < opts.batchSize) throw new UserError(`${run.data}: ${perEpoch} training ${opts.balance === 'group' ? 'groups' : 'images'}, fewer than one batch of ${opts.batchSize}`);
+  if (perEpoch < opts.batchSize) throw new UserError(`${run.data}: ${describeBalance(opts.balance, perEpoch, groupCount(cache, 'train'))} (--balance ${opts.balance}), fewer than one batch of ${opts.batchSize}`);
   const valIndices = cache.indicesOf('val');
   const evalIndices = valIndices.length >= 2 ? valIndices : trainIndices.slice(0, 256);
   const reconstructions = dvae && opts.reconstructed > 0 ? await reconstructAll(dvae, cache, run.progress === false) : null;

@@ -8,7 +8,7 @@
 // and `resume` continues exactly.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { epochLength, epochOrder } from '../data/batches.ts';
+import { BalanceSchema, describeBalance, epochLength, epochOrder, groupCount } from '../data/batches.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { batchImage, fromNchwFloat } from '../io/images.ts';
@@ -42,8 +42,8 @@ export const DalleTrainSchema = z.object({
   clipNorm: z.number().positive().default(4),
   emaDecay: z.number().min(0).max(1).default(0.999),
   bpeDropout: z.number().min(0).max(1).default(0.1),
-  /** What an epoch visits once: every image, or every group (data/batches.ts). */
-  balance: z.enum(['image', 'group']).default('image'),
+  /** What an epoch visits: every image, one image or at most n of each group (data/batches.ts). */
+  balance: BalanceSchema,
   seed: z.number().int().default(0),
   evalEvery: z.number().int().positive().default(500),
   evalBatches: z.number().int().positive().default(8),
@@ -115,7 +115,8 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   const trainIndices = cache.indicesOf('train');
   const perUpdate = opts.batchSize * opts.accumulate;
   const perEpoch = epochLength(cache, 'train', opts.balance);
-  if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${perEpoch} training ${opts.balance === 'group' ? 'groups' : 'images'}, fewer than one update of ${perUpdate}`);
+  const epochIs = describeBalance(opts.balance, perEpoch, groupCount(cache, 'train'));
+  if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${epochIs} (--balance ${opts.balance}), fewer than one update of ${perUpdate}`);
 
   const trainer = dalleTrainer(config, opts, initDalle(new T.Rng(opts.seed + 1), config));
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
@@ -149,7 +150,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer, extraWeights: weightsOf(dvae.params, 'vae.') });
   };
 
-  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'group' ? ` in ${perEpoch} groups, one image of each group per epoch` : ''}`);
+  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${epochIs}`}`);
   const progress = new Progress('train', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;

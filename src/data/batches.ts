@@ -2,15 +2,37 @@
 // batches (the last short batch kept or dropped), one caption chosen per image (seeded at random among its
 // captions, or always the first), and optional augmentation. Everything depends only on (seed, epoch), so
 // a resumed run sees exactly the batches it would have seen.
+import { z } from 'zod';
 import { type RgbBatch } from '../io/images.ts';
 import { type AugmentOptions, augmentImage } from './augment.ts';
 import type { ImageCache } from './cache.ts';
 import { Rng } from '../tensor/index.ts';
 import type { Split } from './split.ts';
 
-/** What an epoch visits once: every image, or every group (an emoji's styles and skin tones share one) as
- *  one of its images drawn at random, so that subjects with many variants do not crowd out the rest. */
-export type Balance = 'image' | 'group';
+/** What an epoch visits: every image once; every group (an emoji's styles and skin tones share one) once,
+ *  as one of its images drawn at random; or, given a number n, at most n images of each group, drawn anew
+ *  each epoch, so that subjects with many variants (a hand in six skin tones and four styles) do not crowd
+ *  out the rest while every style of a four-style emoji still comes once per epoch. */
+export type Balance = 'image' | 'group' | number;
+
+/** A balance in a trainer's options (a run's saved settings). */
+export const BalanceSchema = z.union([z.enum(['image', 'group']), z.number().int().positive()]).default('image');
+
+/** The images of each group an epoch visits under a balance. */
+function perGroupCap(balance: Balance = 'image'): number {
+  if (balance === 'image') return Infinity;
+  if (balance === 'group') return 1;
+  if (!Number.isInteger(balance) || balance < 1) throw new RangeError(`balance must be 'image', 'group' or a positive integer, got ${balance}`);
+  return balance;
+}
+
+/** "16 groups, one image of each" / "at most 4 images of each of 16 groups": what an epoch is, for logs. */
+export function describeBalance(balance: Balance, perEpoch: number, groups: number): string {
+  const cap = perGroupCap(balance);
+  if (cap === Infinity) return `${perEpoch} images per epoch`;
+  if (cap === 1) return `${perEpoch} groups per epoch, one image of each`;
+  return `${perEpoch} images per epoch, at most ${cap} of each of ${groups} groups`;
+}
 
 export interface BatchOptions {
   batchSize: number;
@@ -36,19 +58,35 @@ export interface Batch {
 /** The order of cache positions for one epoch. */
 export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed' | 'epoch' | 'split' | 'shuffle' | 'balance'>): number[] {
   let order = cache.indicesOf(options.split ?? 'train');
-  if (options.balance === 'group') {
-    // Each group's image for this epoch is drawn by a stream keyed by the group's first position, so it
-    // does not depend on the order groups are met in.
-    order = groupsOf(cache, order).map((members) => members[Rng.stream(options.seed, 5, options.epoch ?? 0, members[0]!).int(members.length)]!);
+  const cap = perGroupCap(options.balance);
+  if (cap < Infinity) {
+    // Each group's images for this epoch are drawn (a partial shuffle) by a stream keyed by the group's
+    // first position, so they do not depend on the order groups are met in.
+    order = groupsOf(cache, order).flatMap((members) => {
+      if (members.length <= cap) return members;
+      const rng = Rng.stream(options.seed, 5, options.epoch ?? 0, members[0]!);
+      const pool = [...members];
+      for (let k = 0; k < cap && k < pool.length; k++) {
+        const j = k + rng.int(pool.length - k);
+        [pool[k], pool[j]] = [pool[j]!, pool[k]!];
+      }
+      return pool.slice(0, cap);
+    });
   }
   if (options.shuffle ?? true) Rng.stream(options.seed, 1, options.epoch ?? 0).shuffle(order);
   return order;
 }
 
-/** Positions per epoch under a balance (images, or groups). */
+/** Positions per epoch under a balance. */
 export function epochLength(cache: ImageCache, split: Split | 'all', balance: Balance = 'image'): number {
   const indices = cache.indicesOf(split);
-  return balance === 'group' ? groupsOf(cache, indices).length : indices.length;
+  const cap = perGroupCap(balance);
+  return cap === Infinity ? indices.length : groupsOf(cache, indices).reduce((n, members) => n + Math.min(members.length, cap), 0);
+}
+
+/** Groups among a split's images. */
+export function groupCount(cache: ImageCache, split: Split | 'all'): number {
+  return groupsOf(cache, cache.indicesOf(split)).length;
 }
 
 function groupsOf(cache: ImageCache, indices: readonly number[]): number[][] {
