@@ -14,12 +14,12 @@ import { availableParallelism } from 'node:os';
 import * as T from '../src/tensor/index.ts';
 import { type DalleConfig, DALLE_PRESETS, DalleConfigSchema, imageTokens, layerMasks, sequenceLength } from '../src/dalle/config.ts';
 import { maskMatrix } from '../src/dalle/masks.ts';
-import { type DalleBatch, initDalle } from '../src/dalle/model.ts';
+import { type DalleBatch, dalleLoss, initDalle } from '../src/dalle/model.ts';
 import { paddedCaption } from '../src/dalle/text.ts';
 import { DalleTrainSchema, dalleTrainer } from '../src/dalle/train.ts';
 import { namedParams } from '../src/nn/params.ts';
 import { defaultDecays } from '../src/optim/adamw.ts';
-import { type Figure, median, runPython } from './support.ts';
+import { type Figure, matmulRateFigure, median, runPython, trainStepMatmulFlops } from './support.ts';
 
 /** For --quick: the small preset's structure (paper mask schedule with row, column and conv layers) at toy sizes. */
 const QUICK: DalleConfig = DalleConfigSchema.parse({ textLength: 8, textVocab: 256, imageVocab: 64, grid: 8, dim: 64, layers: 6, heads: 4, convKernel: 5 });
@@ -66,6 +66,7 @@ export async function dalleFigures(opts: { quick?: boolean } = { quick: process.
   return [
     { name: what, value: tokS, unit: 'tok/s', ...(torch && { pytorch: torch.tok_s as number }) },
     ...(dense ? [{ name: `${what}, against PyTorch with dense attention`, value: tokS, unit: 'tok/s', pytorch: dense.tok_s as number }] : []),
+    matmulRateFigure(opts.quick ? 'dalle quick check' : 'dalle small preset training step', trainStepMatmulFlops((p, x: DalleBatch) => dalleLoss(p, x, c).loss, params, batch), b * sequenceLength(c), tokS, torch?.tok_s as number | undefined),
   ];
 }
 

@@ -9,14 +9,17 @@ import { type GptConfig, type GptParams, gptDecode, gptForward, gptLoss, initGpt
 import { KVCache } from '../src/nn/kvcache.ts';
 import { sampleLogits } from '../src/dalle/filter.ts';
 import { Trainer } from '../src/optim/trainer.ts';
-import { type Figure, fasterPytorchSampling, median, runPython } from './support.ts';
+import { type Figure, fasterPytorchSampling, matmulRateFigure, median, runPython, trainStepMatmulFlops } from './support.ts';
 
 const config: GptConfig = { vocab: 1536, context: 96, dim: 256, layers: 4, heads: 8 };
 
-async function trainTokensPerSecond(): Promise<number> {
+const trainBatch = 32;
+
+async function trainTokensPerSecond(): Promise<{ tokS: number; flops: number }> {
   const rng = new T.Rng(0);
-  const batch = 32;
-  const trainer = new Trainer<Tensor>((p, ids) => gptLoss(p, ids, config), initGpt(rng, config), {
+  const batch = trainBatch;
+  const loss = (p: GptParams<Tensor>, ids: Tensor) => gptLoss(p, ids, config);
+  const trainer = new Trainer<Tensor>(loss, initGpt(rng, config), {
     adamw: { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 },
   });
   const ids = T.NDArray.int64(Array.from({ length: batch * (config.context + 1) }, () => rng.int(config.vocab)), [batch, config.context + 1]);
@@ -27,7 +30,7 @@ async function trainTokensPerSecond(): Promise<number> {
     await trainer.trainStep(ids as never, 3e-4);
     times.push(performance.now() - t0);
   }
-  return (batch * config.context) / (median(times) / 1000);
+  return { tokS: (batch * config.context) / (median(times) / 1000), flops: trainStepMatmulFlops(loss, trainer.params, ids) };
 }
 
 export async function sampleTokensPerSecond(weights: T.CompileOptions['weights'] = 'float32'): Promise<number> {
@@ -83,7 +86,8 @@ export async function gptFigures(): Promise<Figure[]> {
   const torch = runPython('bench/gpt_torch.py', [String(availableParallelism()), '{"int8": true}'], { train_tok_s: 'higher', sample_tok_s: 'higher', sample_int8_tok_s: 'higher' });
   const torchBest = fasterPytorchSampling(torch);
   return [
-    { name: 'gpt train step (d=256, 4 layers, 96 tokens, batch 32)', value: train, unit: 'tok/s', ...(torch && { pytorch: torch.train_tok_s as number }) },
+    { name: 'gpt train step (d=256, 4 layers, 96 tokens, batch 32)', value: train.tokS, unit: 'tok/s', ...(torch && { pytorch: torch.train_tok_s as number }) },
+    matmulRateFigure('gpt train step', train.flops, trainBatch * config.context, train.tokS, torch?.train_tok_s as number | undefined),
     { name: 'gpt sampling with kv cache (batch 8, 64 new tokens)', value: sample, unit: 'tok/s', ...(torch && { pytorch: torch.sample_tok_s as number }) },
     { name: 'gpt sampling with kv cache, int8 weights (batch 8, 64 new tokens)', value: sampleInt8, unit: 'tok/s', ...(torchBest && { pytorch: torchBest }) },
   ];

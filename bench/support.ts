@@ -2,6 +2,8 @@
 // session, `name vs pytorch: ratio x` (higher is better for dalle-ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import * as T from '../src/tensor/index.ts';
+import { topoSort } from '../src/tensor/graph.ts';
 
 export interface Figure {
   name: string;
@@ -30,6 +32,33 @@ export async function medianStepMs<I>(prepare: () => I, step: (input: I) => Prom
     times.push(performance.now() - t0);
   }
   return median(times);
+}
+
+/** Floating-point operations (two per multiply-add) of the matrix products in one training step's forward
+ *  and backward pass, counted on the traced graph of the loss and its gradient with respect to every
+ *  parameter: work any implementation of the step does, to set against a machine's matmul rate. */
+export function trainStepMatmulFlops<B>(loss: (params: any, batch: B) => T.Tensor | [T.Tensor, unknown], params: unknown, batch: unknown): number {
+  const symbolic = (tree: unknown, prefix: string) => T.mapTree(tree, T.isNDArray, (a: T.NDArray, path) => T.placeholder(a.shape, a.dtype, `${prefix}${path}`));
+  const withAux = (p: unknown): [T.Tensor, unknown] => {
+    const out = loss(p, symbolic(batch, 'batch') as B);
+    return Array.isArray(out) ? out : [out, null];
+  };
+  const [[value], grads] = T.valueAndGrad(withAux, { hasAux: true })(symbolic(params, 'param'));
+  let flops = 0;
+  for (const t of topoSort([value, ...T.flattenTree(grads, T.isTensor).leaves])) {
+    if (t.op === 'matmul') flops += 2 * t.size * t.inputs[0]!.shape.at(-1)!;
+  }
+  return flops;
+}
+
+/** A training step's matrix products per second (their FLOPs over the step's time), and on a comment line
+ *  PyTorch's and the rate that 1.5 times PyTorch's speed would take: set beside `matmul 1024³`
+ *  (bench/engine.ts), the rate the machine's best GEMM reaches. */
+export function matmulRateFigure(name: string, flops: number, tokensPerStep: number, tokS: number, pytorchTokS?: number): Figure {
+  const rate = (t: number) => (flops * t) / tokensPerStep / 1e9;
+  const torch = pytorchTokS ? `; pytorch ${rate(pytorchTokS).toFixed(0)} GFLOP/s, 1.5 x its speed would need ${rate(1.5 * pytorchTokS).toFixed(0)}` : '';
+  console.log(`# ${name}: ${(flops / 1e9).toFixed(1)} GFLOP of matrix products per step${torch}`);
+  return { name: `${name}, matrix products' FLOPs over step time`, value: rate(tokS), unit: 'GFLOP/s' };
 }
 
 const fmt = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
