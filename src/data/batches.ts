@@ -26,7 +26,7 @@ function perGroupCap(balance: Balance = 'image'): number {
   return balance;
 }
 
-/** "16 groups, one image of each" / "at most 4 images of each of 16 groups": what an epoch is, for logs. */
+/** What an epoch is, for logs and errors: "7490 images per epoch, at most 4 of each of 2336 groups". */
 export function describeBalance(balance: Balance, perEpoch: number, groups: number): string {
   const cap = perGroupCap(balance);
   if (cap === Infinity) return `${perEpoch} images per epoch`;
@@ -66,7 +66,7 @@ export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed'
       if (members.length <= cap) return members;
       const rng = Rng.stream(options.seed, 5, options.epoch ?? 0, members[0]!);
       const pool = [...members];
-      for (let k = 0; k < cap && k < pool.length; k++) {
+      for (let k = 0; k < cap; k++) {
         const j = k + rng.int(pool.length - k);
         [pool[k], pool[j]] = [pool[j]!, pool[k]!];
       }
