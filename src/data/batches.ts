@@ -60,18 +60,10 @@ export function epochOrder(cache: ImageCache, options: Pick<BatchOptions, 'seed'
   let order = cache.indicesOf(options.split ?? 'train');
   const cap = perGroupCap(options.balance);
   if (cap < Infinity) {
-    // Each group's images for this epoch are drawn (a partial shuffle) by a stream keyed by the group's
-    // first position, so they do not depend on the order groups are met in.
-    order = groupsOf(cache, order).flatMap((members) => {
-      if (members.length <= cap) return members;
-      const rng = Rng.stream(options.seed, 5, options.epoch ?? 0, members[0]!);
-      const pool = [...members];
-      for (let k = 0; k < cap; k++) {
-        const j = k + rng.int(pool.length - k);
-        [pool[k], pool[j]] = [pool[j]!, pool[k]!];
-      }
-      return pool.slice(0, cap);
-    });
+    // Each group's images for this epoch are drawn by a stream keyed by the group's first position, so
+    // they do not depend on the order groups are met in.
+    order = groupsOf(cache, order).flatMap((members) =>
+      members.length <= cap ? members : Rng.stream(options.seed, 5, options.epoch ?? 0, members[0]!).sample(members, cap));
   }
   if (options.shuffle ?? true) Rng.stream(options.seed, 1, options.epoch ?? 0).shuffle(order);
   return order;

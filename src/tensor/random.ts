@@ -78,6 +78,18 @@ export class Rng {
     return items[this.int(items.length)]!;
   }
 
+  /** k distinct items drawn uniformly without replacement (a partial Fisher–Yates on a copy); the first
+   *  is drawn as `pick` draws it, so `sample(items, 1)` is `[pick(items)]`. */
+  sample<T>(items: readonly T[], k: number): T[] {
+    if (!(k >= 0 && k <= items.length)) throw new RangeError(`Rng.sample: ${k} of ${items.length} items`);
+    const pool = [...items];
+    for (let i = 0; i < k; i++) {
+      const j = i + this.int(pool.length - i);
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    return pool.slice(0, k);
+  }
+
   /** Standard normal (Box–Muller). */
   normal(): number {
     const u = 1 - this.next();
