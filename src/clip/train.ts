@@ -7,7 +7,7 @@
 // and the tokenizer; `resume` continues exactly.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BalanceSchema, batchOfEpoch, describeBalance, epochLength, groupCount } from '../data/batches.ts';
+import { BalanceSchema, batchOfEpoch, describeEpoch, epochLength } from '../data/batches.ts';
 import type { ImageCache } from '../data/cache.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
@@ -113,7 +113,7 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
   const { cache } = await ensureCache(run.data, config.imageSize, run.out, log);
   const trainIndices = cache.indicesOf('train');
   const perEpoch = epochLength(cache, 'train', opts.balance);
-  if (perEpoch < opts.batchSize) throw new UserError(`${run.data}: ${describeBalance(opts.balance, perEpoch, groupCount(cache, 'train'))} (--balance ${opts.balance}), fewer than one batch of ${opts.batchSize}`);
+  if (perEpoch < opts.batchSize) throw new UserError(`${run.data}: ${describeEpoch(cache, 'train', opts.balance)} (--balance ${opts.balance}), fewer than one batch of ${opts.batchSize}`);
   const valIndices = cache.indicesOf('val');
   const evalIndices = valIndices.length >= 2 ? valIndices : trainIndices.slice(0, 256);
   const reconstructions = dvae && opts.reconstructed > 0 ? await reconstructAll(dvae, cache, run.progress === false) : null;

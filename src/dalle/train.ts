@@ -8,7 +8,7 @@
 // and `resume` continues exactly.
 import { join } from 'node:path';
 import { z } from 'zod';
-import { BalanceSchema, describeBalance, epochLength, epochOrder, groupCount } from '../data/batches.ts';
+import { BalanceSchema, describeEpoch, epochLength, epochOrder } from '../data/batches.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { batchImage, fromNchwFloat } from '../io/images.ts';
@@ -115,8 +115,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   const trainIndices = cache.indicesOf('train');
   const perUpdate = opts.batchSize * opts.accumulate;
   const perEpoch = epochLength(cache, 'train', opts.balance);
-  const epochIs = describeBalance(opts.balance, perEpoch, groupCount(cache, 'train'));
-  if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${epochIs} (--balance ${opts.balance}), fewer than one update of ${perUpdate}`);
+  if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${describeEpoch(cache, 'train', opts.balance)} (--balance ${opts.balance}), fewer than one update of ${perUpdate}`);
 
   const trainer = dalleTrainer(config, opts, initDalle(new T.Rng(opts.seed + 1), config));
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
@@ -150,7 +149,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer, extraWeights: weightsOf(dvae.params, 'vae.') });
   };
 
-  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${epochIs}`}`);
+  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}`);
   const progress = new Progress('train', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;

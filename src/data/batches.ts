@@ -26,13 +26,6 @@ function perGroupCap(balance: Balance = 'image'): number {
   return balance;
 }
 
-/** What an epoch is, for logs and errors: "7490 images per epoch, at most 4 of each of 2336 groups". */
-export function describeBalance(balance: Balance, perEpoch: number, groups: number): string {
-  const cap = perGroupCap(balance);
-  if (cap === Infinity) return `${perEpoch} images per epoch`;
-  if (cap === 1) return `${perEpoch} groups per epoch, one image of each`;
-  return `${perEpoch} images per epoch, at most ${cap} of each of ${groups} groups`;
-}
 
 export interface BatchOptions {
   batchSize: number;
@@ -76,9 +69,14 @@ export function epochLength(cache: ImageCache, split: Split | 'all', balance: Ba
   return cap === Infinity ? indices.length : groupsOf(cache, indices).reduce((n, members) => n + Math.min(members.length, cap), 0);
 }
 
-/** Groups among a split's images. */
-export function groupCount(cache: ImageCache, split: Split | 'all'): number {
-  return groupsOf(cache, cache.indicesOf(split)).length;
+/** What an epoch of a split is under a balance, for logs and errors: "7490 images per epoch, at most 4 of
+ *  each of 2336 groups". */
+export function describeEpoch(cache: ImageCache, split: Split | 'all', balance: Balance = 'image'): string {
+  const cap = perGroupCap(balance);
+  const perEpoch = epochLength(cache, split, balance);
+  if (cap === Infinity) return `${perEpoch} images per epoch`;
+  if (cap === 1) return `${perEpoch} groups per epoch, one image of each`;
+  return `${perEpoch} images per epoch, at most ${cap} of each of ${groupsOf(cache, cache.indicesOf(split)).length} groups`;
 }
 
 function groupsOf(cache: ImageCache, indices: readonly number[]): number[][] {
