@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { decodeImage, toNchwFloat } from '../src/io/images.ts';
 import { flipHorizontal } from '../src/data/augment.ts';
+import { Rng } from '../src/tensor/index.ts';
 import { describeEpoch, epochLength, epochOrder, iterateBatches } from '../src/data/batches.ts';
 import { type ImageCache, openCache, prepareCache } from '../src/data/cache.ts';
 import { readFolder } from '../src/data/folder.ts';
@@ -76,6 +77,10 @@ test('balance by a cap: at most n distinct images of each group per epoch, every
   const order = (balance: number | 'group' | 'image', epoch: number) => epochOrder(cache, { seed: 3, epoch, split: 'train', balance });
   // A cap of 1 is the group balance, draw for draw; a cap as large as the largest group is every image.
   for (let e = 0; e < 5; e++) assert.deepEqual(order(1, e), order('group', e));
+  // …and runs that balanced by group before caps existed keep their order: a group's one image is still
+  // the one `pick` would draw from its stream.
+  const list = ['a', 'b', 'c', 'd', 'e', 'f'];
+  for (let seed = 0; seed < 20; seed++) assert.deepEqual(Rng.stream(seed, 5).sample(list, 1), [Rng.stream(seed, 5).pick(list)]);
   assert.deepEqual([...order(6, 0)].sort((a, b) => a - b), [...order('image', 0)].sort((a, b) => a - b));
   const drawn = new Map<string, number>();
   for (let e = 0; e < 600; e++) {
