@@ -2,7 +2,7 @@
 // the grouped row/column attention equal to the dense masked one (values and gradients),
 // per-position caption padding, the text/image loss weighting, the vocabulary restriction, the paper's
 // parameter count, cached decoding equal to the full forward pass for every mask type, and a tiny model
-// that overfits a few captioned code grids.
+// that overfits a few captioned code grids; training's code noise.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../src/tensor/index.ts';
@@ -11,6 +11,9 @@ import { DALLE_PRESETS, DalleConfigSchema, type DalleConfig, type MaskKind, imag
 import { type DalleParams, dalleHidden, dalleLoss, imageLogits, initDalle, imageInputTokens, textLogits } from '../src/dalle/model.ts';
 import { allowed, groupBias, groupedAttention, groupedPays, layerAttention, maskMatrix } from '../src/dalle/masks.ts';
 import { paddedCaption } from '../src/dalle/text.ts';
+import { Examples } from '../src/dalle/eval.ts';
+import type { ImageCache } from '../src/data/cache.ts';
+import { trainTokenizer } from '../src/tokenizer/index.ts';
 import { DalleSampler } from '../src/dalle/sample.ts';
 import { Trainer } from '../src/optim/trainer.ts';
 import { interpret } from '../src/tensor/interpreter.ts';
@@ -228,5 +231,34 @@ describe('DALL·E transformer', () => {
     assert.ok(last.metrics.image! < first.metrics.image! / 10, `image NLL ${first.metrics.image} → ${last.metrics.image}`);
     const sampled = await new DalleSampler(c, trainer.params).sample({ captions, seed: 0, temperature: 0 });
     assert.deepEqual(sampled, codes, 'greedy sampling does not reproduce the training codes');
+  });
+
+  it('code noise replaces about its share of the codes the model reads, with codes of the batch, and leaves the targets and captions', async () => {
+    const captions = ['a red heart', 'a blue circle', 'a green star', 'a yellow face'];
+    const tokenizer = trainTokenizer(captions, { vocabSize: 280 });
+    const c = DalleConfigSchema.parse({ textLength: 8, textVocab: tokenizer.parts.vocab.length, imageVocab: 64, grid: 8, dim: 16, layers: 1, heads: 2, masks: ['full'] });
+    const cells = imageTokens(c);
+    // Images 0–7 use codes below 32 only, images 8–15 codes of 32 and up: a batch of the first eight can only
+    // borrow codes below 32.
+    const table = Int32Array.from({ length: 16 * cells }, (_, i) => (Math.floor(i / cells) < 8 ? 0 : 32) + ((i * 7) % 32));
+    const cache = { items: Array.from({ length: 16 }, (_, i) => ({ captions: [captions[i % 4]!, `${captions[(i + 1) % 4]} too`] })) } as unknown as ImageCache;
+    const examples = new Examples(cache, { codes: table, cells }, tokenizer, c);
+    const batch = [0, 1, 2, 3, 4, 5, 6, 7];
+    const plain = examples.batch(batch, 5, 9, { bpeDropout: 0.1, captionDropout: 0.2 });
+    const noisy = examples.batch(batch, 5, 9, { bpeDropout: 0.1, captionDropout: 0.2, codeNoise: 0.25 });
+    assert.equal(plain.input, undefined);
+    assert.deepEqual(noisy.text.data, plain.text.data, 'the noise changed the captions drawn');
+    assert.deepEqual(noisy.image.data, plain.image.data, 'the noise changed the targets');
+    const read = noisy.input!.toNumbers(), target = noisy.image.toNumbers();
+    const changed = read.filter((v, i) => v !== target[i]).length / read.length;
+    assert.ok(changed > 0.18 && changed < 0.3, `${(100 * changed).toFixed(1)}% of the codes read were replaced, not about 25%`);
+    assert.ok(read.every((v) => v < 32), 'a replacement came from outside the batch');
+    assert.deepEqual(examples.batch(batch, 5, 9, { bpeDropout: 0.1, captionDropout: 0.2, codeNoise: 0.25 }).input!.data, noisy.input!.data, 'the noise is not seeded');
+    // The loss predicts the targets from the codes read: the same codes read give the plain loss.
+    const params = initDalle(new T.Rng(2), c);
+    const loss = T.compile((p: DalleParams<Tensor>, text: Tensor, image: Tensor, input: Tensor | null) => dalleLoss(p, { text, image, ...(input && { input }) }, c).image);
+    const clean = (await loss(params, noisy.text, noisy.image, null)).item();
+    assert.ok(Math.abs((await loss(params, noisy.text, noisy.image, noisy.image)).item() - clean) < 1e-6);
+    assert.notEqual((await loss(params, noisy.text, noisy.image, noisy.input!)).item(), clean);
   });
 });

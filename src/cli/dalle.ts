@@ -44,11 +44,12 @@ export function registerDalleCommands(program: Command): void {
   program
     .command('train')
     .description('train the DALL·E transformer (stage 2) on captioned images encoded by a dVAE')
-    .requiredOption('--vae <dir>', 'trained dVAE (run or checkpoint folder)')
-    .requiredOption('--tokenizer <file>', 'tokenizer.json (dalle tokenizer train)')
+    .option('--vae <dir>', 'trained dVAE (run or checkpoint folder; with --init: the model\'s own)')
+    .option('--tokenizer <file>', 'tokenizer.json (dalle tokenizer train; with --init: the model\'s own)')
     .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
     .requiredOption('--out <dir>', 'run folder')
-    .option('--config <name|file.json>', `preset (${Object.keys(DALLE_PRESETS).join(', ')}) or a JSON config`, 'small')
+    .option('--init <model>', 'fine-tune: start from this trained transformer (a model or run folder, e.g. models/default), its architecture, dVAE and tokenizer')
+    .option('--config <name|file.json>', `preset (${Object.keys(DALLE_PRESETS).join(', ')}) or a JSON config (not with --init)`, 'small')
     .option('--steps <n>', 'total updates (on --resume: the run\'s own unless given)', intOption('--steps', 1), 10000)
     .option('--batch <n>', 'images per micro-batch', intOption('--batch', 1), 32)
     .option('--accumulate <n>', 'micro-batches per update', intOption('--accumulate', 1), 1)
@@ -56,6 +57,7 @@ export function registerDalleCommands(program: Command): void {
     .addOption(new Option('--schedule <kind>', 'after warm-up').choices(['cosine', 'plateau']).default('cosine'))
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 200)
     .addOption(balanceOption())
+    .option('--code-noise <p>', 'fraction of the image codes the model reads replaced by a random cell\'s code (the targets stay), so it learns to continue from imperfect draws', numberOption('--code-noise', 0, 0.5), 0)
     .option('--seed <n>', 'seed for initialisation, data order and dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between validations', intOption('--eval-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 1000)
@@ -63,11 +65,12 @@ export function registerDalleCommands(program: Command): void {
     .option('--resume', 'continue the run in --out exactly where it stopped, with its own settings')
     .action(async (o, command: Command) => {
       const start = performance.now();
-      const config = o.resume ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
+      if (o.init && command.getOptionValueSource('config') === 'cli') throw new UserError(`--init ${o.init} fixes the architecture; leave out --config`);
+      const config = o.resume || o.init ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
         options: trainOptions<DalleTrainOptions>(o, command, {
-          steps: 'steps', batchSize: 'batch', accumulate: 'accumulate', balance: 'balance', lr: 'lr', schedule: 'schedule', warmup: 'warmup', seed: 'seed',
+          steps: 'steps', batchSize: 'batch', accumulate: 'accumulate', balance: 'balance', codeNoise: 'codeNoise', init: 'init', lr: 'lr', schedule: 'schedule', warmup: 'warmup', seed: 'seed',
           evalEvery: 'evalEvery', sampleEvery: 'sampleEvery', checkpointEvery: 'checkpointEvery' }),
       });
       console.log(trainedLine(r, start, join(o.out, 'checkpoint')));

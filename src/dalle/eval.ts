@@ -1,7 +1,8 @@
 // Validation of the transformer: mean text and image cross-entropy (nats), bits per image token, and the image
 // cross-entropy with captions rolled across the batch (each image scored against another image's caption):
 // the gap between the two says how much the model uses the text. Shared by the trainer and `dalle eval`;
-// also the per-image example builder (caption choice, BPE dropout, caption dropout), seeded per image.
+// also the per-image example builder (caption choice, BPE dropout, caption dropout, code noise), seeded per
+// image.
 import type { ImageCache } from '../data/cache.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
@@ -18,7 +19,10 @@ export interface Validation {
   imageNllShuffled: number;
 }
 
-/** Per-image training example builder: caption choice, BPE dropout and caption dropout, all seeded. */
+/** Per-image training example builder: caption choice, BPE dropout, caption dropout and code noise, all
+ *  seeded. Code noise replaces a fraction of the codes the model reads (never the ones it predicts) by the
+ *  code of a random cell of a random image of the batch: a sampled image's cells are drawn one at a time and
+ *  some of them go wrong, and a model trained only on true prefixes has never had to continue from one. */
 export class Examples {
   constructor(
     private readonly cache: ImageCache,
@@ -27,9 +31,12 @@ export class Examples {
     private readonly c: DalleConfig,
   ) {}
 
-  batch(indices: readonly number[], seed: number, step: number, o: { bpeDropout: number; captionDropout: number; captionIndex?: 'random' | 'first'; shuffle?: boolean }): { text: T.NDArray; image: T.NDArray } {
+  batch(indices: readonly number[], seed: number, step: number, o: { bpeDropout: number; captionDropout: number; codeNoise?: number; captionIndex?: 'random' | 'first'; shuffle?: boolean }): { text: T.NDArray; image: T.NDArray; input?: T.NDArray } {
     const text: number[] = [];
-    const image = new BigInt64Array(indices.length * this.codes.cells);
+    const cells = this.codes.cells;
+    const image = new BigInt64Array(indices.length * cells);
+    const noise = o.codeNoise ?? 0;
+    const input = noise > 0 ? new BigInt64Array(indices.length * cells) : null;
     indices.forEach((index, k) => {
       const rng = T.Rng.stream(seed, 3, step, index);
       const captions = this.cache.items[index]!.captions;
@@ -37,8 +44,15 @@ export class Examples {
       const dropped = rng.next() < o.captionDropout;
       const random = seededRandom(rng.int(2 ** 31));
       text.push(...(dropped ? emptyCaption(this.c) : encodeCaption(this.tokenizer, caption, this.c, { dropout: o.bpeDropout, random }).ids));
-      const source = this.codes.codes.subarray(index * this.codes.cells, (index + 1) * this.codes.cells);
-      source.forEach((v, i) => (image[k * this.codes.cells + i] = BigInt(v)));
+      const source = this.codes.codes.subarray(index * cells, (index + 1) * cells);
+      source.forEach((v, i) => (image[k * cells + i] = BigInt(v)));
+      // Drawn after the caption's draws, so a run without noise sees the captions it always did.
+      if (input) {
+        source.forEach((v, i) => {
+          const other = rng.next() < noise ? indices[rng.int(indices.length)]! * cells + rng.int(cells) : -1;
+          input[k * cells + i] = BigInt(other < 0 ? v : this.codes.codes[other]!);
+        });
+      }
     });
     const b = indices.length;
     let textIds = text;
@@ -47,7 +61,7 @@ export class Examples {
       const t = this.c.textLength;
       textIds = Array.from({ length: b * t }, (_, i) => text[(((Math.floor(i / t) + 1) % b) * t) + (i % t)]!);
     }
-    return { text: T.NDArray.int64(textIds, [b, this.c.textLength]), image: new T.NDArray(image, [b, this.codes.cells]) };
+    return { text: T.NDArray.int64(textIds, [b, this.c.textLength]), image: new T.NDArray(image, [b, cells]), ...(input && { input: new T.NDArray(input, [b, cells]) }) };
   }
 }
 

@@ -73,7 +73,8 @@ export function imageLogits(p: DalleParams<Tensor>, h: Tensor, c: DalleConfig): 
 
 export interface DalleBatch {
   text: Tensor; // int64 [B, textLength]
-  image: Tensor; // int64 [B, grid²] image codes
+  image: Tensor; // int64 [B, grid²] image codes: the targets, and the input unless `input` is given
+  input?: Tensor; // int64 [B, grid²] the codes the model reads (training's code noise); the targets stay `image`
   drop?: { masks: { attn: Tensor; mlp: Tensor }[] };
 }
 
@@ -93,7 +94,7 @@ export interface DalleLosses {
 export function dalleLoss(p: DalleParams<Tensor>, batch: DalleBatch, c: DalleConfig): DalleLosses {
   const t = c.textLength;
   const drop = batch.drop?.masks.map((m) => ({ ...m, p: c.dropout }));
-  const { h } = dalleHidden(p, { text: batch.text, image: imageInputTokens(batch.image, c) }, c, drop);
+  const { h } = dalleHidden(p, { text: batch.text, image: imageInputTokens(batch.input ?? batch.image, c) }, c, drop);
   const text = T.crossEntropy(textLogits(p, T.sliceAxis(h, 1, 0, t - 1), c), T.sliceAxis(batch.text, 1, 1, t));
   const image = T.crossEntropy(imageLogits(p, T.sliceAxis(h, 1, t, sequenceLength(c)), c), batch.image);
   return { loss: T.add(T.mul(text, c.textLossWeight), T.mul(image, c.imageLossWeight)), text, image };

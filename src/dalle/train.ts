@@ -12,7 +12,6 @@ import { BalanceSchema, describeEpoch, epochLength, epochOrder } from '../data/b
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { batchImage, fromNchwFloat } from '../io/images.ts';
-import { namedParams } from '../nn/params.ts';
 import { Trainer } from '../optim/trainer.ts';
 import { HalveOnPlateau, warmupCosine } from '../optim/schedule.ts';
 import * as T from '../tensor/index.ts';
@@ -21,6 +20,8 @@ import { UserError, parseUserInput } from '../errors.ts';
 import { Progress } from '../util/progress.ts';
 import { gridSize } from '../dvae/config.ts';
 import { type Dvae, loadDvae } from '../dvae/load.ts';
+import { initDvae } from '../dvae/model.ts';
+import { loadDalle } from './load.ts';
 import { checkpointDir, restoreTrainer, resumedOptions, saveTrainer, shapesOf, templateRng, type TrainingState, weightsOf } from '../train/checkpoint.ts';
 import { ensureCache } from '../train/data.ts';
 import { encodeCache } from './codes.ts';
@@ -42,6 +43,10 @@ export const DalleTrainSchema = z.object({
   clipNorm: z.number().positive().default(4),
   emaDecay: z.number().min(0).max(1).default(0.999),
   bpeDropout: z.number().min(0).max(1).default(0.1),
+  /** Fraction of the image codes the model reads replaced by a random cell's code (eval.ts Examples). */
+  codeNoise: z.number().min(0).max(0.5).default(0),
+  /** The trained transformer whose weights the run started from (fine-tuning), if any. */
+  init: z.string().optional(),
   /** What an epoch visits: every image, one image or at most n of each group (data/batches.ts). */
   balance: BalanceSchema,
   seed: z.number().int().default(0),
@@ -60,8 +65,9 @@ export interface DalleRunState extends TrainingState {
 export interface DalleTrainRun {
   out: string;
   data: string;
-  vae: string;
-  tokenizer: string;
+  /** The dVAE and tokenizer; either may be left out with `options.init`, which then supplies it. */
+  vae?: string;
+  tokenizer?: string;
   /** Architecture: textVocab, imageVocab, grid and vae are filled in from the tokenizer and the dVAE. */
   config?: DalleConfig;
   /** Validated by the schema. On resume `steps` may set a new total; any other option given must equal the run's own. */
@@ -76,9 +82,6 @@ export interface DalleTrainRun {
 
 export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; trained: number; loss: number; validation: Validation | null }> {
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const dvae = await loadDvae(run.vae);
-  const tokenizer = loadTokenizer(run.tokenizer);
-  const textVocab = tokenizer.parts.vocab.length;
 
   let config: DalleConfig;
   let opts: z.infer<typeof DalleTrainSchema>;
@@ -89,35 +92,51 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   if (run.resume) {
     resumeFrom = await loadCheckpoint<DalleConfig, DalleRunState>(checkpointDir(run.out), {
       configSchema: DalleConfigSchema as never,
-      expectedShapes: (c) => new Map([...shapesOf(initDalle(templateRng(), c)), ...[...namedParams(dvae.params)].map(([k, v]) => [`vae.${k}`, v.shape] as const)]),
+      expectedShapes: (c) => new Map([...shapesOf(initDalle(templateRng(), c)), ...(c.vae ? [...shapesOf(initDvae(templateRng(), c.vae))].map(([k, v]) => [`vae.${k}`, v] as const) : [])]),
     });
     if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
-    config = resumeFrom.config;
     opts = resumedOptions(DalleTrainSchema, resumeFrom.state.train, run.options, checkpointDir(run.out));
-    startStep = resumeFrom.state.step;
-    rng = new T.Rng(resumeFrom.state.rng);
-    if (resumeFrom.state.plateau) plateau = HalveOnPlateau.fromJSON(resumeFrom.state.plateau);
+  } else {
+    opts = parseUserInput(DalleTrainSchema, run.options ?? {}, 'train options');
+  }
+  // Fine-tuning: the trained model's weights to start from, and its dVAE and tokenizer unless others are given.
+  const init = opts.init !== undefined ? await loadDalle(opts.init) : null;
+  const vaeSource = run.vae ?? (init && `${init.dir}/model.safetensors (vae.)`);
+  const tokenizerFile = run.tokenizer ?? (init && join(init.dir, 'tokenizer.json'));
+  if (!vaeSource || !tokenizerFile) throw new UserError('train: give the dVAE (--vae) and the tokenizer (--tokenizer), or a trained model to start from (--init)');
+  const dvae = run.vae ? await loadDvae(run.vae) : init!.dvae;
+  const tokenizer = loadTokenizer(tokenizerFile);
+  const textVocab = tokenizer.parts.vocab.length;
+  if (resumeFrom) {
+    config = resumeFrom.config;
+    startStep = resumeFrom.state!.step;
+    rng = new T.Rng(resumeFrom.state!.rng);
+    if (resumeFrom.state!.plateau) plateau = HalveOnPlateau.fromJSON(resumeFrom.state!.plateau);
+  } else if (init) {
+    if (run.config) throw new UserError(`train: --init ${opts.init} fixes the architecture; leave out --config`);
+    config = init.config;
+    if (JSON.stringify(dvae.config) !== JSON.stringify(init.config.vae)) throw new UserError(`${run.vae}: not the dVAE ${init.dir} was trained on (their configs differ); leave out --vae to use the model's own`);
+    rng = new T.Rng(opts.seed);
   } else {
     if (!run.config) throw new UserError('train: no config given');
     config = DalleConfigSchema.parse({ ...run.config, textVocab, imageVocab: dvae.config.vocab, grid: gridSize(dvae.config), vae: dvae.config });
-    opts = parseUserInput(DalleTrainSchema, run.options ?? {}, 'train options');
     rng = new T.Rng(opts.seed);
   }
-  if (config.textVocab !== textVocab) throw new UserError(`${run.tokenizer}: ${textVocab} tokens, the model was built for ${config.textVocab}`);
+  if (config.textVocab !== textVocab) throw new UserError(`${tokenizerFile}: ${textVocab} tokens, the model was built for ${config.textVocab}`);
   if (config.imageVocab !== dvae.config.vocab || config.grid !== gridSize(dvae.config)) {
-    throw new UserError(`${run.vae}: a ${gridSize(dvae.config)}×${gridSize(dvae.config)} grid of ${dvae.config.vocab} codes, the model was built for ${config.grid}×${config.grid} of ${config.imageVocab}`);
+    throw new UserError(`${vaeSource}: a ${gridSize(dvae.config)}×${gridSize(dvae.config)} grid of ${dvae.config.vocab} codes, the model was built for ${config.grid}×${config.grid} of ${config.imageVocab}`);
   }
   plateau ??= opts.schedule === 'plateau' ? new HalveOnPlateau(opts.lr, 2, opts.lrFinal) : null;
 
   const { cache, path: cachePath } = await ensureCache(run.data, dvae.config.imageSize, run.out, log);
-  const codes = await encodeCache(dvae, cache, run.out, `${run.vae}|${cachePath}|${cache.count}`, { silent: run.progress === false });
+  const codes = await encodeCache(dvae, cache, run.out, `${vaeSource}|${cachePath}|${cache.count}`, { silent: run.progress === false });
   const examples = new Examples(cache, codes, tokenizer, config);
   const trainIndices = cache.indicesOf('train');
   const perUpdate = opts.batchSize * opts.accumulate;
   const perEpoch = epochLength(cache, 'train', opts.balance);
   if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${describeEpoch(cache, 'train', opts.balance)} (--balance ${opts.balance}), fewer than one update of ${perUpdate}`);
 
-  const trainer = dalleTrainer(config, opts, initDalle(new T.Rng(opts.seed + 1), config));
+  const trainer = dalleTrainer(config, opts, init?.params ?? initDalle(new T.Rng(opts.seed + 1), config));
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   // Data order: a permutation per epoch fixed by the seed; step s takes the next `perUpdate` images.
@@ -146,10 +165,10 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
 
   const save = async (step: number) => {
     const state: DalleRunState = { step, rng: rng.state(), train: opts, ...(plateau && { plateau: plateau.toJSON() }) };
-    await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer, extraWeights: weightsOf(dvae.params, 'vae.') });
+    await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile, extraWeights: weightsOf(dvae.params, 'vae.') });
   };
 
-  log(`dalle: ${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}`);
+  log(`dalle: ${init ? `from ${init.dir}, ` : ''}${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}`);
   const progress = new Progress('train', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;
@@ -158,9 +177,9 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   for (let step = startStep; step < stopAt; step++) {
     const indices = indicesAt(step);
     const micro = Array.from({ length: opts.accumulate }, (_, m) => {
-      const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout });
+      const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout, codeNoise: opts.codeNoise });
       const drop = dropoutMasks(opts.batchSize);
-      return { text: part.text, image: part.image, ...(drop && { drop }) } as unknown as DalleBatch;
+      return { text: part.text, image: part.image, ...(part.input && { input: part.input }), ...(drop && { drop }) } as unknown as DalleBatch;
     });
     const lr = plateau ? Math.min(plateau.lr, warmupCosine(step, { peak: plateau.lr, warmup: opts.warmup, total: Number.MAX_SAFE_INTEGER, final: plateau.lr })) : warmupCosine(step, { peak: opts.lr, warmup: opts.warmup, total: opts.steps, final: opts.lrFinal });
     const t0 = performance.now();
