@@ -59,3 +59,7 @@ dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.t
 node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours-unranked" | tee "$RUN/colours-unranked.txt"
 dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.txt --n 8 --seed 1 --out "$RUN/colours"
 node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours" | tee "$RUN/colours.txt"
+
+# 10. The model card's subject count: 40 training emoji's names, 8 images each without reranking, judged by
+# whether the reranker ranks each image's own prompt first among the 40 (CLIP R-precision).
+node --import tsx scripts/default-model/judge-subjects.ts "$MODEL" | tee "$RUN/subjects.txt"
