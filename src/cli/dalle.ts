@@ -57,7 +57,7 @@ export function registerDalleCommands(program: Command): void {
     .addOption(new Option('--schedule <kind>', 'after warm-up').choices(['cosine', 'plateau']).default('cosine'))
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 200)
     .addOption(balanceOption())
-    .option('--code-noise <p>', 'fraction of the image codes the model reads replaced by a random cell\'s code (the targets stay), so it learns to continue from imperfect draws', numberOption('--code-noise', 0, 0.5), 0)
+    .option('--code-noise <p>', 'share of the image codes the model reads replaced by codes of other cells of the batch (the targets stay), so it learns to continue from imperfect draws', numberOption('--code-noise', 0, 0.5), 0)
     .option('--seed <n>', 'seed for initialisation, data order and dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between validations', intOption('--eval-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 1000)

@@ -5,7 +5,8 @@
 // gradient accumulation). Every `evalEvery` steps: validation text NLL, image NLL, bits per image token and
 // the image NLL with captions shuffled across the batch; every `sampleEvery` steps a grid of samples for
 // fixed validation captions. Checkpoints hold the transformer, the dVAE (under `vae.`) and the tokenizer,
-// and `resume` continues exactly.
+// and `resume` continues exactly. `init` fine-tunes: the weights (and, unless given, the dVAE and tokenizer)
+// of a trained model, with a fresh optimizer and schedule. `codeNoise` corrupts the codes the model reads.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BalanceSchema, describeEpoch, epochLength, epochOrder } from '../data/batches.ts';
