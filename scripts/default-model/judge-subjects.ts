@@ -1,7 +1,8 @@
 // Does a model draw the subject its prompt names? CLIP R-precision with the shipped reranker as the judge:
 // for each image drawn for a prompt of subject-prompts.txt (40 training emoji: faces, animals, food, objects),
 // whether the judge ranks its own prompt first (R@1) or in the top 5 (R@5) among all the prompts. Drawn
-// without reranking, so the judge does not also pick the candidates.
+// without reranking, so the judge does not also pick the candidates, at the model's sampling.json settings (a
+// run folder has none and samples plainly: export it with the settings to compare it with a model).
 //   node --import tsx scripts/default-model/judge-subjects.ts MODEL_DIR [PROMPTS] [SEED]
 import { readFileSync } from 'node:fs';
 import { loadDalle } from '../../src/dalle/load.ts';
