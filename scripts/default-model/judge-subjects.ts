@@ -7,26 +7,21 @@
 import { readFileSync } from 'node:fs';
 import { loadDalle } from '../../src/dalle/load.ts';
 import { generate, generateSettings } from '../../src/dalle/generate.ts';
-import { clipScorer, loadClip } from '../../src/clip/load.ts';
+import { loadClip } from '../../src/clip/load.ts';
+import { hitRanks } from '../../src/clip/eval.ts';
+import { stackImages } from '../../src/io/images.ts';
 
 const [modelDir = 'models/default', promptFile = 'scripts/default-model/subject-prompts.txt', seed = '1'] = process.argv.slice(2);
 const model = await loadDalle(modelDir);
-const judge = clipScorer(await loadClip('models/default/clip'));
+const judge = await loadClip('models/default/clip');
 const prompts = readFileSync(promptFile, 'utf8').split('\n').map((line) => line.trim()).filter(Boolean);
 const images = await generate(model, prompts, generateSettings({ ...model.sampling, rerank: 1 }, { n: 8, seed: Number(seed), batchSize: 32 }));
-const scores = await Promise.all(prompts.map((p) => judge.score(p, images.map((img) => img.image))));
-const counts = { top1: 0, top5: 0 };
-const perPrompt = prompts.map((prompt, p) => {
-  let top1 = 0;
-  images.forEach((img, k) => {
-    if (img.prompt !== prompt) return;
-    const better = scores.filter((s) => s[k]! > scores[p]![k]!).length;
-    if (better === 0) top1++;
-    if (better < 5) counts.top5++;
-  });
-  counts.top1 += top1;
-  return `${prompt} ${top1}`;
-});
+// Each image's rank of its own prompt among all the prompts (the images are at the judge's 32 px already).
+const ranks = hitRanks(
+  await judge.encoders.embedImages(judge.params, stackImages(images.map((img) => img.image))),
+  await judge.encoders.embedTexts(judge.params, prompts),
+  images.map((img) => img.prompt), prompts);
+const perPrompt = prompts.map((prompt) => `${prompt} ${ranks.filter((r, k) => r === 0 && images[k]!.prompt === prompt).length}`);
 console.log(perPrompt.join(', '));
 const pct = (k: number) => `${k}/${images.length} (${((100 * k) / images.length).toFixed(1)}%)`;
-console.log(`R@1 ${pct(counts.top1)}, R@5 ${pct(counts.top5)}`);
+console.log(`R@1 ${pct(ranks.filter((r) => r < 1).length)}, R@5 ${pct(ranks.filter((r) => r < 5).length)}`);

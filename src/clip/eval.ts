@@ -18,15 +18,16 @@ export interface Retrieval {
   imageToTextR5: number;
 }
 
-/** For each query row, the rank (0 = first) of its best-scoring hit among all keys. */
-function hitRanks(queries: Embeddings, keys: Embeddings, groups: readonly string[]): number[] {
+/** For each query row, the rank (0 = first) of its best-scoring hit among all keys: a key whose group is the
+ *  query's (`keyGroups` defaults to `queryGroups`, for queries and keys that are the same items). */
+export function hitRanks(queries: Embeddings, keys: Embeddings, queryGroups: readonly string[], keyGroups: readonly string[] = queryGroups): number[] {
   const ranks: number[] = [];
   const scores = new Float64Array(keys.count);
   for (let q = 0; q < queries.count; q++) {
     let best = -Infinity;
     for (let k = 0; k < keys.count; k++) {
       scores[k] = similarity(queries, q, keys, k);
-      if (groups[k] === groups[q] && scores[k]! > best) best = scores[k]!;
+      if (keyGroups[k] === queryGroups[q] && scores[k]! > best) best = scores[k]!;
     }
     let rank = 0;
     for (let k = 0; k < keys.count; k++) if (scores[k]! > best) rank++;
