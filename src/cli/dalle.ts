@@ -65,8 +65,8 @@ export function registerDalleCommands(program: Command): void {
     .option('--resume', 'continue the run in --out exactly where it stopped, with its own settings')
     .action(async (o, command: Command) => {
       const start = performance.now();
-      if (o.init && command.getOptionValueSource('config') === 'cli') throw new UserError(`--init ${o.init} fixes the architecture; leave out --config`);
-      const config = o.resume || o.init ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
+      // With --init only a --config the user gave is passed on, so that trainDalle refuses it.
+      const config = o.resume || (o.init && command.getOptionValueSource('config') !== 'cli') ? undefined : resolveConfig<DalleConfig>(o.config, DALLE_PRESETS, DalleConfigFields.partial({ textVocab: true, imageVocab: true, grid: true }) as never);
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
         options: trainOptions<DalleTrainOptions>(o, command, {

@@ -26,7 +26,6 @@ function perGroupCap(balance: Balance = 'image'): number {
   return balance;
 }
 
-
 export interface BatchOptions {
   batchSize: number;
   seed: number;
