@@ -68,5 +68,7 @@ dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.t
 node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours" | tee "$RUN/colours.txt"
 
 # 11. The model card's subject count: 40 training emoji's names, 8 images each without reranking, judged by
-# whether the reranker ranks each image's own prompt first among the 40 (CLIP R-precision).
-node --import tsx scripts/default-model/judge-subjects.ts "$MODEL" | tee "$RUN/subjects.txt"
+# whether the reranker ranks each image's own prompt first among the 40 (CLIP R-precision); seeds 1, 2 and 3.
+for seed in 1 2 3; do
+  node --import tsx scripts/default-model/judge-subjects.ts "$MODEL" scripts/default-model/subject-prompts.txt "$seed"
+done | tee "$RUN/subjects.txt"
