@@ -158,13 +158,6 @@ function int8Products(order: readonly Tensor[], outputs: readonly Tensor[]): Map
   return found;
 }
 
-/**
- * x·W as DynamicQuantizeMatMul: W [K, N] quantized here to int8 with one scale per column (symmetric,
- * max |w| ↦ INT8_WEIGHT_MAX), x quantized by ONNX Runtime per call to uint8 over its own range; the integer product
- * accumulates in int32. On CPUs with AMX or VNNI this is several times faster than the float32 GEMM (a
- * [256, 256]·[256, 1024] product: 205 µs against 981 µs on one core of the Xeon this project benchmarks
- * on; [8, 256]: 23 µs against 63 µs), at a relative error of about 1% per product.
- */
 /** The largest int8 weight: 127, or 63 on x86 CPUs without VNNI or AMX, whose u8·s8 kernel (vpmaddubsw) sums
  *  pairs of products into int16 with saturation (255·127·2 overflows it; 255·63·2 does not), which put
  *  whole outputs off by about 15% on such a Xeon. ONNX Runtime's own quantizer reduces the range the same way. */
@@ -178,6 +171,13 @@ const INT8_WEIGHT_MAX = (() => {
   }
 })();
 
+/**
+ * x·W as DynamicQuantizeMatMul: W [K, N] quantized here to int8 with one scale per column (symmetric,
+ * max |w| ↦ INT8_WEIGHT_MAX), x quantized by ONNX Runtime per call to uint8 over its own range; the
+ * integer product accumulates in int32. On CPUs with AMX or VNNI this is several times faster than the float32 GEMM (a
+ * [256, 256]·[256, 1024] product: 205 µs against 981 µs on one core of the Xeon this project benchmarks
+ * on; [8, 256]: 23 µs against 63 µs), at a relative error of about 1% per product.
+ */
 function lowerInt8Product(ctx: LowerContext, x: string, weight: Tensor, bias?: Tensor): string {
   const [k, n] = weight.shape as [number, number];
   // A linear layer's product is with its [N, K] weight transposed: read that weight in place, W[i, j] at
