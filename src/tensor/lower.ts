@@ -158,22 +158,27 @@ function int8Products(order: readonly Tensor[], outputs: readonly Tensor[]): Map
   return found;
 }
 
+let int8WeightMaxFound: number | undefined;
 /** The largest int8 weight: 127, or 63 on x86 CPUs without VNNI or AMX, whose u8·s8 kernel (vpmaddubsw) sums
  *  pairs of products into int16 with saturation (255·127·2 overflows it; 255·63·2 does not), which put
  *  whole outputs off by about 15% on such a Xeon. ONNX Runtime's own quantizer reduces the range the same way. */
-const INT8_WEIGHT_MAX = (() => {
-  if (process.arch !== 'x64') return 127;
-  try {
-    const flags = readFileSync('/proc/cpuinfo', 'utf8');
-    return /\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(flags) ? 127 : 63;
-  } catch {
-    return 63;
+function int8WeightMax(): number {
+  if (int8WeightMaxFound === undefined) {
+    // Read when the first int8 product is lowered, not when the module loads: float32 graphs never need it.
+    let flags = '';
+    try {
+      flags = process.arch === 'x64' ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+    } catch {
+      // No /proc/cpuinfo: assume the saturating kernel.
+    }
+    int8WeightMaxFound = process.arch !== 'x64' || /\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(flags) ? 127 : 63;
   }
-})();
+  return int8WeightMaxFound;
+}
 
 /**
  * x·W as DynamicQuantizeMatMul: W [K, N] quantized here to int8 with one scale per column (symmetric,
- * max |w| ↦ INT8_WEIGHT_MAX), x quantized by ONNX Runtime per call to uint8 over its own range; the
+ * max |w| ↦ int8WeightMax()), x quantized by ONNX Runtime per call to uint8 over its own range; the
  * integer product accumulates in int32. On CPUs with AMX or VNNI this is several times faster than the float32 GEMM (a
  * [256, 256]·[256, 1024] product: 205 µs against 981 µs on one core of the Xeon this project benchmarks
  * on; [8, 256]: 23 µs against 63 µs), at a relative error of about 1% per product.
@@ -187,10 +192,11 @@ function lowerInt8Product(ctx: LowerContext, x: string, weight: Tensor, bias?: T
   const [rows, columns] = transposed ? [1, k] : [n, 1];
   const q = new Int8Array(k * n);
   const scale = new Float32Array(n);
+  const qMax = int8WeightMax();
   for (let j = 0; j < n; j++) {
     let max = 0;
     for (let i = 0; i < k; i++) max = Math.max(max, Math.abs(w[i * rows + j * columns]!));
-    const s = max > 0 ? max / INT8_WEIGHT_MAX : 1;
+    const s = max > 0 ? max / qMax : 1;
     scale[j] = s;
     for (let i = 0; i < k; i++) q[i * n + j] = Math.round(w[i * rows + j * columns]! / s);
   }
