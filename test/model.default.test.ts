@@ -1,10 +1,11 @@
 // The shipped model (models/default): it loads, generates an image quickly from a fixed seed, and the same
 // seed gives the same image; reranking keeps the best candidates; the shipped reranker tells colours apart,
-// and its dVAE's codes keep them.
+// and its dVAE's codes keep them; loadDvae reads the dVAE out of the model folder.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_MODEL } from '../src/cli/dalle.ts';
 import { loadDalle } from '../src/dalle/load.ts';
+import { loadDvae } from '../src/dvae/load.ts';
 import { generate, writeGeneration } from '../src/dalle/generate.ts';
 import { type RgbImage, batchImage, fromNchwFloat, stackImages, toNchwFloat } from '../src/io/images.ts';
 import * as T from '../src/tensor/index.ts';
@@ -107,4 +108,16 @@ it("the shipped dVAE's codes keep the emoji colours: a disc of each comes back n
     const off = distance(got, colours[name]!);
     assert.ok(nearest === name && off < 64, `the ${name} disc ${JSON.stringify(colours[name])} came back as ${JSON.stringify(got)}, ${off.toFixed(0)} away, nearest ${nearest}`);
   });
+});
+
+it('loadDvae takes a DALL·E model folder (encode, decode and eval-vae on the shipped model): its dVAE, the same codes as the model\'s', async () => {
+  const model = await loadDalle(DEFAULT_MODEL);
+  const dvae = await loadDvae(DEFAULT_MODEL);
+  assert.deepEqual(dvae.config, model.dvae.config);
+  const size = dvae.config.imageSize;
+  const nchw = toNchwFloat(stackImages([discOf([221, 46, 68], size), discOf([120, 177, 89], size)]));
+  const input = new T.NDArray(nchw.data, nchw.shape);
+  const codes = await dvae.encode(input);
+  assert.deepEqual([...codes.data], [...(await model.dvae.encode(input)).data]);
+  assert.deepEqual([...(await dvae.decode(codes)).data], [...(await model.dvae.decode(codes)).data]);
 });

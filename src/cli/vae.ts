@@ -50,7 +50,7 @@ export function registerVaeCommands(program: Command): void {
   program
     .command('eval-vae')
     .description('hard and soft reconstruction PSNR and codebook use on the validation split, as JSON')
-    .requiredOption('--model <dir>', 'dVAE checkpoint folder')
+    .requiredOption('--model <dir>', 'dVAE checkpoint folder, or a DALL·E model folder (its dVAE)')
     .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
     .option('--split <name>', 'val or train', 'val')
     .option('--json <file>', 'also write the figures to this file')
@@ -67,7 +67,7 @@ export function registerVaeCommands(program: Command): void {
   program
     .command('encode')
     .description('images → dVAE code grids (JSON: one grid of codebook indices per image)')
-    .requiredOption('--vae <dir>', 'dVAE checkpoint folder')
+    .requiredOption('--vae <dir>', 'dVAE checkpoint folder, or a DALL·E model folder (its dVAE)')
     .requiredOption('--out <file>', 'JSON file for the code grids')
     .argument('<images...>', 'image files')
     .action(async (images: string[], o) => {
@@ -94,7 +94,7 @@ export function registerVaeCommands(program: Command): void {
   program
     .command('decode')
     .description('dVAE code grids (the JSON of `dalle encode`) → PNG images')
-    .requiredOption('--vae <dir>', 'dVAE checkpoint folder')
+    .requiredOption('--vae <dir>', 'dVAE checkpoint folder, or a DALL·E model folder (its dVAE)')
     .requiredOption('--codes <file>', 'JSON file of code grids')
     .requiredOption('--out <dir>', 'folder for the PNGs')
     .action(async (o) => {

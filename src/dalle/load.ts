@@ -11,7 +11,7 @@ import type { CompileOptions } from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError, parseUserInput } from '../errors.ts';
 import { paramsFromNamed, resolveModelDir, shapesOf, templateRng, weightsOf } from '../train/checkpoint.ts';
-import { type Dvae, dvaeFromParams } from '../dvae/load.ts';
+import { type Dvae, dvaeFromParams, embeddedDvaeWeights } from '../dvae/load.ts';
 import { initDvae } from '../dvae/model.ts';
 import { type DalleConfig, DalleConfigSchema } from './config.ts';
 import { type DalleParams, initDalle } from './model.ts';
@@ -88,8 +88,7 @@ export async function loadDalle(path: string, options: { reranker?: string; deco
   const config = ckpt.config;
   const source = join(dir, 'model.safetensors');
   const params = paramsFromNamed(initDalle(templateRng(), config), ckpt.weights, source);
-  const vaeWeights = new Map([...ckpt.weights].filter(([k]) => k.startsWith('vae.')).map(([k, v]) => [k.slice(4), v]));
-  const dvae = dvaeFromParams(config.vae!, paramsFromNamed(initDvae(templateRng(), config.vae!), vaeWeights, source));
+  const dvae = dvaeFromParams(config.vae!, paramsFromNamed(initDvae(templateRng(), config.vae!), embeddedDvaeWeights(ckpt.weights), source));
   if (!ckpt.tokenizerPath) throw new UserError(`${dir}: no tokenizer.json`);
   const tokenizer = loadTokenizer(ckpt.tokenizerPath);
   if (tokenizer.parts.vocab.length !== config.textVocab) {

@@ -1,5 +1,8 @@
 // Loading a trained (or converted OpenAI) dVAE for inference, and the compiled encode/decode functions the
 // transformer's data pipeline and the sampler use.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
@@ -16,8 +19,15 @@ export interface Dvae {
   decode(codes: T.NDArray): Promise<T.NDArray>;
 }
 
+/** A dVAE checkpoint folder, or a DALL·E model folder, which carries its dVAE (the config's "vae" section and
+ *  the weights named "vae.…"): so that encode, decode and eval-vae also take a shipped model. */
 export async function loadDvae(path: string): Promise<Dvae> {
   const dir = resolveModelDir(path);
+  if (holdsDalle(dir)) {
+    const ckpt = await loadCheckpoint<{ vae: DvaeConfig }, unknown>(dir, { configSchema: z.looseObject({ vae: DvaeConfigSchema }) as never, loadOptimizer: false });
+    const config = ckpt.config.vae;
+    return dvaeFromParams(config, paramsFromNamed(initDvae(templateRng(), config), embeddedDvaeWeights(ckpt.weights), `${dir}/model.safetensors`));
+  }
   const ckpt = await loadCheckpoint<DvaeConfig, unknown>(dir, {
     configSchema: DvaeConfigSchema as never,
     expectedShapes: (c) => shapesOf(initDvae(templateRng(), c)),
@@ -26,6 +36,24 @@ export async function loadDvae(path: string): Promise<Dvae> {
   const config = ckpt.config;
   const params = paramsFromNamed(initDvae(templateRng(), config), ckpt.weights, `${dir}/model.safetensors`);
   return dvaeFromParams(config, params);
+}
+
+/** Whether a folder's config.json has a "vae" section (a DALL·E model's); an unreadable one is left to
+ *  loadCheckpoint, which says what is wrong with it. */
+function holdsDalle(dir: string): boolean {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) return false;
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    return typeof raw === 'object' && raw !== null && typeof (raw as { vae?: unknown }).vae === 'object';
+  } catch {
+    return false;
+  }
+}
+
+/** The dVAE's tensors of a DALL·E model's weights, without their "vae." prefix. */
+export function embeddedDvaeWeights<W>(weights: ReadonlyMap<string, W>): Map<string, W> {
+  return new Map([...weights].filter(([k]) => k.startsWith('vae.')).map(([k, v]) => [k.slice(4), v]));
 }
 
 export function dvaeFromParams(config: DvaeConfig, params: DvaeParams): Dvae {
