@@ -45,7 +45,7 @@ export function registerDalleCommands(program: Command): void {
     .command('train')
     .description('train the DALL·E transformer (stage 2) on captioned images encoded by a dVAE')
     .option('--vae <dir>', 'trained dVAE (run or checkpoint folder; with --init: the model\'s own)')
-    .option('--tokenizer <file>', 'tokenizer.json (dalle tokenizer train; with --init: the model\'s own)')
+    .option('--tokenizer <file>', 'tokenizer.json (dalle tokenizer train; with --init: the model\'s own, or one trained on the same captions with a larger --vocab-size, which grows the model\'s text vocabulary)')
     .requiredOption('--data <path>', 'prepared cache, folder of images, or .jsonl manifest')
     .requiredOption('--out <dir>', 'run folder')
     .option('--init <model>', 'fine-tune: start from this trained transformer (a model or run folder, e.g. models/default), its architecture, dVAE and tokenizer')

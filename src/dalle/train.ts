@@ -6,7 +6,8 @@
 // the image NLL with captions shuffled across the batch; every `sampleEvery` steps a grid of samples for
 // fixed validation captions. Checkpoints hold the transformer, the dVAE (under `vae.`) and the tokenizer,
 // and `resume` continues exactly. `init` fine-tunes: the weights (and, unless given, the dVAE and tokenizer)
-// of a trained model, with a fresh optimizer and schedule. `codeNoise` corrupts the codes the model reads.
+// of a trained model, with a fresh optimizer and schedule; a tokenizer that extends the model's grows its text
+// vocabulary (vocab.ts). `codeNoise` corrupts the codes the model reads.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BalanceSchema, describeEpoch, epochLength, epochOrder } from '../data/batches.ts';
@@ -28,6 +29,7 @@ import { ensureCache } from '../train/data.ts';
 import { encodeCache } from './codes.ts';
 import { type DalleConfig, DalleConfigSchema, imageTokens, sequenceLength } from './config.ts';
 import { type DalleBatch, type DalleParams, dalleLoss, initDalle } from './model.ts';
+import { growTextVocab } from './vocab.ts';
 import { DalleSampler } from './sample.ts';
 import { encodeCaption } from './text.ts';
 import { Examples, type Validation, makeEvaluator, validationNll } from './eval.ts';
@@ -85,6 +87,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   const log = run.log ?? ((line: string) => process.stderr.write(line + '\n'));
 
   let config: DalleConfig;
+  let initParams: DalleParams | undefined;
   let opts: z.infer<typeof DalleTrainSchema>;
   let startStep = 0;
   let rng: T.Rng;
@@ -115,7 +118,8 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     if (resumeFrom.state!.plateau) plateau = HalveOnPlateau.fromJSON(resumeFrom.state!.plateau);
   } else if (init) {
     if (run.config) throw new UserError(`train: --init ${opts.init} fixes the architecture; leave out --config`);
-    config = init.config;
+    ({ config, params: initParams } = textVocab === init.config.textVocab ? init : growTextVocab(init.params, init.config, init.tokenizer, tokenizer));
+    if (config !== init.config) log(`text vocabulary grown from ${init.config.textVocab} to ${config.textVocab} tokens (${tokenizerFile}); the new ones start as the mean of their pieces`);
     if (JSON.stringify(dvae.config) !== JSON.stringify(init.config.vae)) throw new UserError(`${run.vae}: not the dVAE ${init.dir} was trained on (their configs differ); leave out --vae to use the model's own`);
     rng = new T.Rng(opts.seed);
   } else {
@@ -137,7 +141,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   const perEpoch = epochLength(cache, 'train', opts.balance);
   if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${describeEpoch(cache, 'train', opts.balance)} (--balance ${opts.balance}), fewer than one update of ${perUpdate}`);
 
-  const trainer = dalleTrainer(config, opts, init?.params ?? initDalle(new T.Rng(opts.seed + 1), config));
+  const trainer = dalleTrainer(config, opts, initParams ?? initDalle(new T.Rng(opts.seed + 1), config));
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   // Data order: a permutation per epoch fixed by the seed; step s takes the next `perUpdate` images.
