@@ -141,7 +141,8 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   const perEpoch = epochLength(cache, 'train', opts.balance);
   if (perEpoch < perUpdate) throw new UserError(`${run.data}: ${describeEpoch(cache, 'train', opts.balance)} (--balance ${opts.balance}), fewer than one update of ${perUpdate}`);
 
-  const trainer = dalleTrainer(config, opts, initParams ?? initDalle(new T.Rng(opts.seed + 1), config));
+  // A resumed run's weights, moments and EMA all come from its checkpoint: a template is enough to restore into.
+  const trainer = dalleTrainer(config, opts, initParams ?? initDalle(resumeFrom ? templateRng() : new T.Rng(opts.seed + 1), config));
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   // Data order: a permutation per epoch fixed by the seed; step s takes the next `perUpdate` images.
