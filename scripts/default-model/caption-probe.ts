@@ -9,6 +9,7 @@ import { encodeCache } from '../../src/dalle/codes.ts';
 import { runFolderOf } from '../../src/train/data.ts';
 import * as T from '../../src/tensor/index.ts';
 import type { Tensor } from '../../src/tensor/index.ts';
+import { sequenceLength } from '../../src/dalle/config.ts';
 import { type DalleParams, dalleHidden, imageInputTokens, imageLogits } from '../../src/dalle/model.ts';
 import { emptyCaption, encodeCaption } from '../../src/dalle/text.ts';
 
@@ -20,10 +21,10 @@ const cache = openCache(cacheDir);
 const codes = await encodeCache(model.dvae, cache, runFolderOf(model.dir), `${model.dir}|${cacheDir}|${cache.count}`, { silent: true });
 const c = model.config;
 const cells = codes.cells;
-const grid = Math.sqrt(cells);
+const grid = c.grid;
 const logProbs = T.compile((p: DalleParams<Tensor>, text: Tensor, image: Tensor) => {
   const h = dalleHidden(p, { text, image: imageInputTokens(image, c) }, c).h;
-  return { l: T.logSoftmax(imageLogits(p, T.sliceAxis(h, 1, c.textLength, c.textLength + cells), c), -1) };
+  return { l: T.logSoftmax(imageLogits(p, T.sliceAxis(h, 1, c.textLength, sequenceLength(c)), c), -1) };
 }, { name: 'caption_probe' });
 
 for (const name of names) {
@@ -35,7 +36,8 @@ for (const name of names) {
   const image = new BigInt64Array(indices.length * cells);
   indices.forEach((index, k) => { for (let j = 0; j < cells; j++) image[k * cells + j] = BigInt(codes.codes[index * cells + j]!); });
   const rowsOf = async (empty: boolean): Promise<number[]> => {
-    const text = indices.flatMap(() => (empty ? emptyCaption(c) : encodeCaption(model.tokenizer, name, c).ids));
+    const caption = empty ? emptyCaption(c) : encodeCaption(model.tokenizer, name, c).ids;
+    const text = indices.flatMap(() => caption);
     const { l } = await logProbs(model.params as never, T.NDArray.int64(text, [indices.length, c.textLength]), new T.NDArray(image, [indices.length, cells]));
     const lp = l.data as Float32Array;
     const rows = new Array<number>(grid).fill(0);
