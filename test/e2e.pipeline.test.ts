@@ -1,5 +1,5 @@
 // The whole pipeline on a tiny generated dataset, through the library and the real `dalle` commands:
-// shapes scenes → tokenizer → dVAE → transformer → generate / eval / export, and the contrastive reranker; resuming an interrupted run
+// shapes scenes → tokenizer → dVAE (and its decoder refit) → transformer → generate / eval / export, and the contrastive reranker; resuming an interrupted run
 // gives bit-identical weights to an uninterrupted one; user mistakes get one clear message.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ import { trainClip } from '../src/clip/train.ts';
 import { CLIP_PRESETS } from '../src/clip/config.ts';
 import { clipScorer, loadClip } from '../src/clip/load.ts';
 import { loadDalle } from '../src/dalle/load.ts';
+import { loadDvae } from '../src/dvae/load.ts';
 import { weightsOf } from '../src/train/checkpoint.ts';
 
 /** The largest absolute difference between two sets of named weights with the same names and shapes. */
@@ -102,6 +103,36 @@ describe('pipeline on generated shapes', () => {
     assert.ok(weights(join(dir, 'ft')).equals(weights(join(dir, 'ft-b'))), 'the resumed fine-tune differs from the uninterrupted one');
     await assert.rejects(dalle(...fineTune, '--out', join(dir, 'ft-x'), '--config', 'tiny'), (e: Error) => e instanceof UserError && /--init .* fixes the architecture; leave out --config/.test(e.message));
     await assert.rejects(dalle('train', '--data', data, '--out', join(dir, 'ft-y')), (e: Error) => e instanceof UserError && /give the dVAE \(--vae\) and the tokenizer \(--tokenizer\), or a trained model to start from \(--init\)/.test(e.message));
+  });
+
+  it('refits the decoder of a trained dVAE on its hard codes (--decoder-only), resumes exactly, and export ships it with the transformer', async () => {
+    const base = join(dir, 'vae');
+    const weights = (run: string) => readFileSync(join(run, 'checkpoint', 'model.safetensors'));
+    const refit = ['train-vae', '--init', base, '--decoder-only', '--data', data, '--steps', '30', '--batch', '8', '--lr', '3e-3', '--warmup', '2', '--checkpoint-every', '15', '--sample-every', '30', '--seed', '6'];
+    await dalle(...refit, '--out', join(dir, 'vae-dec'));
+    const [before, after] = [await loadDvae(base), await loadDvae(join(dir, 'vae-dec'))];
+    assert.equal(maxAbsDifference(weightsOf(before.params.encoder), weightsOf(after.params.encoder)), 0, 'the encoder moved');
+    assert.ok(maxAbsDifference(weightsOf(before.params.decoder), weightsOf(after.params.decoder)) > 1e-3, 'the decoder did not train');
+    const hardPsnr = async (model: string) => JSON.parse(await dalle('eval-vae', '--model', model, '--data', data, '--split', 'train')).psnrHard as number;
+    const [psnrBefore, psnrAfter] = [await hardPsnr(base), await hardPsnr(join(dir, 'vae-dec'))];
+    assert.ok(psnrAfter > psnrBefore + 0.5, `hard PSNR ${psnrBefore.toFixed(2)} → ${psnrAfter.toFixed(2)} dB`);
+    await trainDvae({ data, out: join(dir, 'vae-dec-b'), options: { init: base, decoderOnly: true, steps: 30, batchSize: 8, lr: 3e-3, warmup: 2, checkpointEvery: 15, sampleEvery: 30, seed: 6 }, until: 15, ...quiet });
+    assert.match(await dalle('train-vae', '--resume', '--out', join(dir, 'vae-dec-b'), '--data', data), /^trained 30 steps/);
+    assert.ok(weights(join(dir, 'vae-dec')).equals(weights(join(dir, 'vae-dec-b'))), 'the resumed refit differs from the uninterrupted one');
+
+    // The transformer trained on `base` ships with the refit decoder: same codes, the new decoder's pixels.
+    await dalle('export', '--model', join(dir, 'dalle'), '--vae', join(dir, 'vae-dec'), '--dtype', 'f32', '--out', join(dir, 'with-refit'));
+    const shipped = await loadDalle(join(dir, 'with-refit'));
+    assert.equal(maxAbsDifference(weightsOf(after.params), weightsOf(shipped.dvae.params)), 0);
+    await dalle('generate', 'a star', '--model', join(dir, 'with-refit'), '--n', '1', '--out', join(dir, 'g-refit'));
+    assert.ok(existsSync(join(dir, 'g-refit', 'a-star-000.png')));
+
+    // Without --decoder-only, --init trains the whole dVAE on from there: its codes move, and export refuses it.
+    await dalle('train-vae', '--init', base, '--data', data, '--steps', '3', '--batch', '8', '--warmup', '1', '--out', join(dir, 'vae-ft'));
+    await assert.rejects(dalle('export', '--model', join(dir, 'dalle'), '--vae', join(dir, 'vae-ft'), '--out', join(dir, 'x')),
+      (e: Error) => e instanceof UserError && /vae-ft: its encoder differs from the one .* was trained on \(encoder\.blocks\.input\.w\)/.test(e.message));
+    await assert.rejects(dalle('train-vae', '--decoder-only', '--data', data, '--out', join(dir, 'x')), (e: Error) => e instanceof UserError && /--decoder-only refits the decoder of a trained dVAE; give that dVAE with --init/.test(e.message));
+    await assert.rejects(dalle(...refit, '--out', join(dir, 'x'), '--config', 'tiny'), (e: Error) => e instanceof UserError && /--init .* fixes the architecture; leave out --config/.test(e.message));
   });
 
   it('generates reproducibly from a seed, writes PNGs, a grid and a JSON record', async () => {

@@ -8,10 +8,11 @@ import { writeFileAtomic } from '../io/atomic.ts';
 import { DALLE_PRESETS, DalleConfigFields, type DalleConfig } from '../dalle/config.ts';
 import { type DalleTrainOptions, trainDalle } from '../dalle/train.ts';
 import { Examples, makeEvaluator, validationNll } from '../dalle/eval.ts';
-import { type DalleModel, exportModel, loadDalle, samplingFrom } from '../dalle/load.ts';
+import { type DalleModel, exportModel, loadDalle, samplingFrom, withDvae } from '../dalle/load.ts';
 import { generate, generateSettings, writeGeneration } from '../dalle/generate.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
+import { loadDvae } from '../dvae/load.ts';
 import { Progress } from '../util/progress.ts';
 import { balanceOption, intOption, numberOption, resolveConfig, seconds, trainOptions, trainedLine } from './options.ts';
 
@@ -123,10 +124,12 @@ export function registerDalleCommands(program: Command): void {
     .requiredOption('--model <dir>', 'model (run or checkpoint folder)')
     .requiredOption('--out <dir>', 'the folder to write (replaced atomically)')
     .option('--reranker <dir>', "a contrastive model (dalle train-clip) to ship in the folder's clip/ (default: the model's own, if any)")
+    .option('--vae <dir>', "a dVAE to ship instead of the model's own: its decoder refit by `dalle train-vae --init <the model> --decoder-only` (the encoder must be the model's, weight for weight)")
     .addOption(new Option('--dtype <type>', 'weight precision').choices(['f16', 'bf16', 'f32']).default('f16'));
   withSamplingOptions(exportCommand, "the model's own, else plain sampling")
     .action(async (o) => {
-      const model = await loadModelOption(o.model, o.reranker);
+      let model = await loadModelOption(o.model, o.reranker);
+      if (o.vae) model = withDvae(model, await loadDvae(o.vae), o.vae);
       await exportModel(model, o.out, ({ f16: 'F16', bf16: 'BF16', f32: 'F32' } as const)[o.dtype as 'f16' | 'bf16' | 'f32'], samplingFrom(o, model.sampling));
       console.log(`wrote ${o.out} (${o.dtype} weights)`);
     });

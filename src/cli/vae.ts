@@ -34,15 +34,18 @@ export function registerVaeCommands(program: Command): void {
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 500)
     .option('--straight-through', 'hard one-hot codes forward, soft gradients back')
     .option('--diversity <weight>', 'weight of a term that keeps the batch using many codes (ln K − entropy of the mean code posterior); 0: none', numberOption('--diversity', 0), 0)
+    .option('--init <dir>', 'start from this trained dVAE (run or checkpoint folder, or a DALL·E model folder: its dVAE), its architecture and weights')
+    .option('--decoder-only', "with --init: train only the decoder, on the frozen encoder's hard codes, so every image keeps its codes and a transformer trained on them stays valid (sharper hard reconstructions)")
     .option('--resume', 'continue the run in --out exactly where it stopped, with its own settings')
     .action(async (o, command: Command) => {
       const start = performance.now();
-      const config = o.resume ? undefined : resolveConfig<DvaeConfig>(o.config, DVAE_PRESETS, DvaeConfigSchema as never);
+      // With --init only a --config the user gave is passed on, so that trainDvae refuses it.
+      const config = o.resume || (o.init && command.getOptionValueSource('config') !== 'cli') ? undefined : resolveConfig<DvaeConfig>(o.config, DVAE_PRESETS, DvaeConfigSchema as never);
       const r = await trainDvae({
         out: o.out, data: o.data, resume: !!o.resume, ...(config && { config }),
         options: trainOptions<DvaeTrainOptions>(o, command, {
           steps: 'steps', batchSize: 'batch', lr: 'lr', warmup: 'warmup', betaFinal: 'beta', betaSteps: 'betaSteps', tauStart: 'tauStart', tauEnd: 'tauEnd', tauSteps: 'tauSteps',
-          seed: 'seed', checkpointEvery: 'checkpointEvery', sampleEvery: 'sampleEvery', straightThrough: 'straightThrough', diversity: 'diversity' }),
+          seed: 'seed', checkpointEvery: 'checkpointEvery', sampleEvery: 'sampleEvery', straightThrough: 'straightThrough', diversity: 'diversity', init: 'init', decoderOnly: 'decoderOnly' }),
       });
       console.log(trainedLine(r, start, o.out));
     });

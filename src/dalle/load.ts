@@ -11,6 +11,7 @@ import type { CompileOptions } from '../tensor/index.ts';
 import { type BpeTokenizer, loadTokenizer } from '../tokenizer/index.ts';
 import { UserError, parseUserInput } from '../errors.ts';
 import { paramsFromNamed, resolveModelDir, shapesOf, templateRng, weightsOf } from '../train/checkpoint.ts';
+import { namedParams } from '../nn/params.ts';
 import { type Dvae, dvaeFromParams, embeddedDvaeWeights } from '../dvae/load.ts';
 import { initDvae } from '../dvae/model.ts';
 import { type DalleConfig, DalleConfigSchema } from './config.ts';
@@ -97,6 +98,21 @@ export async function loadDalle(path: string, options: { reranker?: string; deco
   const rerankerPath = options.reranker ?? (existsSync(join(rerankerDir(dir), 'config.json')) ? rerankerDir(dir) : null);
   const reranker = rerankerPath ? await loadClip(rerankerPath) : null;
   return { dir, config, params, dvae, tokenizer, sampling: readSampling(dir), reranker, ...(options.decodeWeights && { decodeWeights: options.decodeWeights }) };
+}
+
+/** The model with its dVAE replaced by `dvae`, which must have the model's dVAE config and encoder, weight for
+ *  weight (a decoder refit by `train-vae --init … --decoder-only`): then every image still has the codes the
+ *  transformer was trained on, and only how codes are drawn changes. */
+export function withDvae(model: DalleModel, dvae: Dvae, source: string): DalleModel {
+  if (JSON.stringify(dvae.config) !== JSON.stringify(model.config.vae)) throw new UserError(`${source}: its dVAE config differs from the one ${model.dir} was trained on`);
+  const own = namedParams(model.dvae.params.encoder);
+  for (const [name, a] of namedParams(dvae.params.encoder)) {
+    const b = own.get(name)!.data;
+    if (!a.data.every((v, i) => v === b[i])) {
+      throw new UserError(`${source}: its encoder differs from the one ${model.dir} was trained on (encoder.${name}), so its codes would mean other images; refit only the decoder: dalle train-vae --init ${model.dir} --decoder-only`);
+    }
+  }
+  return { ...model, dvae };
 }
 
 /** A generation-only copy of a model: its config, transformer and dVAE weights in `dtype`, tokenizer,

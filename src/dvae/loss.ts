@@ -1,11 +1,12 @@
 // The dVAE's training objective (Ramesh et al. 2021, appendix A): the evidence lower bound with the
 // Gumbel-softmax relaxation of the code posterior, a logit-Laplace reconstruction likelihood on pixels mapped
 // to (ε, 1−ε), and the KL to a uniform prior over the K codes weighted by β. The loss is normalised per
-// pixel value (the sums over pixels and over latents both divided by B·C·H·W).
+// pixel value (the sums over pixels and over latents both divided by B·C·H·W). And the decoder's refit on
+// hard codes, which keeps the encoder (and so every code) as it is.
 import * as T from '../tensor/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import type { DvaeConfig } from './config.ts';
-import { type DvaeParams, decode, encode, mapPixels, reconstruct } from './model.ts';
+import { type DvaeParams, codesToOneHot, decode, encode, mapPixels, reconstruct } from './model.ts';
 
 export interface DvaeBatch {
   images: Tensor; // [B, C, H, W] in [0, 1]
@@ -57,23 +58,40 @@ export function dvaeLoss(p: DvaeParams<Tensor>, batch: DvaeBatch, c: DvaeConfig,
     z = T.add(T.stopGradient(T.sub(hard, soft)), soft);
   }
   const out = decode(p.decoder, z, c);
-  const recon = reconstruct(out, c);
-  const pixelCount = batch.images.size;
-  let recSum: Tensor;
-  if (c.likelihood === 'mse') {
-    recSum = T.sum(T.square(T.sub(recon, batch.images)));
-  } else {
-    const mu = T.sliceAxis(out, 1, 0, c.channels);
-    const lnB = T.sliceAxis(out, 1, c.channels, 2 * c.channels);
-    recSum = T.sum(logitLaplaceNll(x, mu, lnB));
-  }
-  const rec = T.div(recSum, pixelCount);
-  const kl = T.div(T.sum(klToUniform(logits, 1)), pixelCount);
+  const rec = reconstructionNll(out, batch.images, c);
+  const kl = T.div(T.sum(klToUniform(logits, 1)), batch.images.size);
   let loss = T.add(rec, T.mul(batch.beta, kl));
   const diversity = diversityGap(logits, 1);
   if (opts.diversity) loss = T.add(loss, T.mul(diversity, opts.diversity));
   const usage = codeUsage(logits, c.vocab);
-  return [loss, { rec, kl, diversity, softMse: T.mean(T.square(T.sub(recon, batch.images))), perplexity: usage.perplexity, codesUsed: usage.used }];
+  return [loss, { rec, kl, diversity, softMse: T.mean(T.square(T.sub(reconstruct(out, c), batch.images))), perplexity: usage.perplexity, codesUsed: usage.used }];
+}
+
+/** The decoder's loss on the hard codes a frozen encoder gives (its argmax, no noise): what the decoder is
+ *  given when it draws the transformer's samples. Training on the relaxation leaves the decoder fitted to
+ *  soft mixtures of codes, which it never sees afterwards; refitting it to one-hot codes sharpens the
+ *  images without changing a single code, so a transformer trained on this encoder's codes stays valid
+ *  (the idea of fine-tuning only a VQ decoder, as Stable Diffusion's VAE decoder was fine-tuned). */
+export function hardCodeDecoderLoss(p: DvaeParams<Tensor>, batch: Pick<DvaeBatch, 'images'>, c: DvaeConfig): [Tensor, Record<string, Tensor>] {
+  const logits = T.stopGradient(encode(p.encoder, mapPixels(batch.images), c));
+  const out = decode(p.decoder, codesToOneHot(T.argmax(logits, 1), c), c);
+  const rec = reconstructionNll(out, batch.images, c);
+  const usage = codeUsage(logits, c.vocab);
+  return [rec, { rec, perplexity: usage.perplexity, codesUsed: usage.used }];
+}
+
+/** The likelihood term per pixel value: squared error of the reconstruction, or the logit-Laplace NLL of the
+ *  mapped pixels. */
+function reconstructionNll(out: Tensor, images: Tensor, c: DvaeConfig): Tensor {
+  let sum: Tensor;
+  if (c.likelihood === 'mse') {
+    sum = T.sum(T.square(T.sub(reconstruct(out, c), images)));
+  } else {
+    const mu = T.sliceAxis(out, 1, 0, c.channels);
+    const lnB = T.sliceAxis(out, 1, c.channels, 2 * c.channels);
+    sum = T.sum(logitLaplaceNll(mapPixels(images), mu, lnB));
+  }
+  return T.div(sum, images.size);
 }
 
 /** Over a batch's argmax codes: the perplexity exp(H) of the code histogram and the number of distinct

@@ -2,6 +2,7 @@
 // cosine learning-rate decay, weight EMA; progress with loss, reconstruction, KL, τ, β, codes in use and
 // img/s; periodic checkpoints and sample grids (original | soft reconstruction | hard reconstruction);
 // `resume` continues exactly (weights, moments, EMA, step, RNG; the data order depends only on seed and step).
+// `init` starts from a trained dVAE; with `decoderOnly` only its decoder trains, on the encoder's hard codes.
 import { join } from 'node:path';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { type RgbImage, batchImage, fromNchwFloat, toNchwFloat } from '../io/images.ts';
@@ -15,10 +16,11 @@ import { Trainer } from '../optim/trainer.ts';
 import { cosineAnneal, warmupCosine } from '../optim/schedule.ts';
 import { Progress } from '../util/progress.ts';
 import { UserError, parseUserInput } from '../errors.ts';
-import { checkpointDir, restoreTrainer, resumedOptions, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
+import { checkpointDir, paramsFromNamed, restoreTrainer, resumedOptions, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
 import { type DvaeConfig, DvaeConfigSchema, gridSize } from './config.ts';
 import { type DvaeParams, codesToOneHot, decode, encode, initDvae, mapPixels, reconstruct } from './model.ts';
-import { type DvaeBatch, dvaeLoss } from './loss.ts';
+import { type DvaeBatch, dvaeLoss, hardCodeDecoderLoss } from './loss.ts';
+import { loadDvae } from './load.ts';
 import { z } from 'zod';
 
 export const DvaeTrainSchema = z.object({
@@ -37,6 +39,12 @@ export const DvaeTrainSchema = z.object({
   straightThrough: z.boolean().default(false),
   /** Weight of the codebook diversity term (loss.ts `diversityGap`). */
   diversity: z.number().nonnegative().default(0),
+  /** Start from this trained dVAE (a dVAE run or checkpoint folder, or a DALL·E model folder's dVAE): its
+   *  architecture and weights, with fresh schedules and optimizer. */
+  init: z.string().optional(),
+  /** Train only the decoder, on the hard codes of the (frozen) encoder: loss.ts `hardCodeDecoderLoss`.
+   *  Needs `init`. τ, β, the diversity term and straight-through do not apply. */
+  decoderOnly: z.boolean().default(false),
   emaDecay: z.number().min(0).max(1).default(0.999),
   seed: z.number().int().default(0),
   checkpointEvery: z.number().int().positive().default(500),
@@ -86,6 +94,7 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
   let startStep = 0;
   let rng: T.Rng;
   let resumeFrom = null;
+  let params: DvaeParams;
   if (run.resume) {
     resumeFrom = await loadCheckpoint<DvaeConfig, DvaeRunState>(checkpointDir(run.out), { configSchema: DvaeConfigSchema as never, expectedShapes: (c) => shapesOf(initDvae(templateRng(), c)) });
     if (!resumeFrom.state) throw new UserError(`${checkpointDir(run.out)}: no training state to resume from (state.json)`);
@@ -93,21 +102,35 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     opts = resumedOptions(DvaeTrainSchema, resumeFrom.state.train, run.options, checkpointDir(run.out));
     startStep = resumeFrom.state.step;
     rng = new T.Rng(resumeFrom.state.rng);
+    // The saved weights, so that frozen parameters (--decoder-only's encoder) come back; restoreTrainer puts
+    // the trained ones' raw values and moments back over them.
+    params = paramsFromNamed(initDvae(templateRng(), config), resumeFrom.weights, `${checkpointDir(run.out)}/model.safetensors`);
   } else {
-    if (!run.config) throw new UserError('train-vae: no config given');
-    config = parseUserInput(DvaeConfigSchema, run.config, 'train-vae config');
     opts = parseUserInput(DvaeTrainSchema, run.options ?? {}, 'train-vae options');
+    if (opts.decoderOnly && opts.init === undefined) throw new UserError('train-vae: --decoder-only refits the decoder of a trained dVAE; give that dVAE with --init');
+    if (opts.init !== undefined) {
+      if (run.config) throw new UserError(`train-vae: --init ${opts.init} fixes the architecture; leave out --config`);
+      ({ config, params } = await loadDvae(opts.init));
+    } else {
+      if (!run.config) throw new UserError('train-vae: no config given');
+      config = parseUserInput(DvaeConfigSchema, run.config, 'train-vae config');
+      params = initDvae(new T.Rng(opts.seed + 1), config);
+    }
     rng = new T.Rng(opts.seed);
   }
   const { cache } = await ensureCache(run.data, config.imageSize, run.out, log);
   const trainCount = cache.indicesOf('train').length;
   if (trainCount < opts.batchSize) throw new UserError(`${run.data}: ${trainCount} training images, fewer than one batch of ${opts.batchSize}`);
 
-  const params = initDvae(new T.Rng(opts.seed + 1), config);
-  const trainer = new Trainer<DvaeBatch>((p, b) => dvaeLoss(p, b, config, { straightThrough: opts.straightThrough, diversity: opts.diversity }), params, {
+  const loss = opts.decoderOnly
+    ? (p: DvaeParams<Tensor>, b: DvaeBatch) => hardCodeDecoderLoss(p, b, config)
+    : (p: DvaeParams<Tensor>, b: DvaeBatch) => dvaeLoss(p, b, config, { straightThrough: opts.straightThrough, diversity: opts.diversity });
+  const trainer = new Trainer<DvaeBatch>(loss, params, {
     adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: opts.weightDecay, decays: (_, shape) => shape.length === 4 },
     emaDecay: opts.emaDecay,
+    ...(opts.decoderOnly && { trainable: (path: string) => path.startsWith('decoder.') }),
   });
+  if (opts.init !== undefined) log(`train-vae: from ${opts.init}${opts.decoderOnly ? ', the decoder only, on the frozen encoder\'s hard codes (every code stays as it was)' : ''}`);
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   const g = gridSize(config);
@@ -155,7 +178,8 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     const r = await trainer.trainStep(input, h.lr);
     if (!Number.isFinite(r.loss)) throw new Error(`train-vae: the loss became ${r.loss} at step ${step + 1}; lower --lr`);
     last = r;
-    progress.set({ loss: r.loss.toFixed(4), rec: r.metrics.rec!.toFixed(4), kl: r.metrics.kl!.toFixed(4), div: r.metrics.diversity!.toFixed(3), tau: h.tau.toFixed(3), beta: h.beta.toFixed(2), codes: `${r.metrics.codesUsed}/${config.vocab}`, 'img/s': (opts.batchSize / ((performance.now() - t0) / 1000)).toFixed(1) });
+    const relaxed: Record<string, string> = opts.decoderOnly ? {} : { kl: r.metrics.kl!.toFixed(4), div: r.metrics.diversity!.toFixed(3), tau: h.tau.toFixed(3), beta: h.beta.toFixed(2) };
+    progress.set({ loss: r.loss.toFixed(4), rec: r.metrics.rec!.toFixed(4), ...relaxed, codes: `${r.metrics.codesUsed}/${config.vocab}`, 'img/s': (opts.batchSize / ((performance.now() - t0) / 1000)).toFixed(1) });
     progress.tick(1);
     const done = step + 1;
     if (done % opts.sampleEvery === 0 || done === opts.steps) await writeSamples(done);

@@ -87,7 +87,8 @@ export function shapesOf(params: unknown): Map<string, readonly number[]> {
 }
 
 /** Put a loaded checkpoint's training weights, moments and EMA back into a Trainer built for the same
- *  config (all parameters trainable). */
+ *  config. Only the trainable parameters are restored: a Trainer with frozen ones must be built from the
+ *  checkpoint's weights. */
 export function restoreTrainer(trainer: Trainer<any>, loaded: LoadedCheckpoint<unknown, unknown>, step: number): void {
   const source = `${loaded.path}/optimizer.safetensors`;
   if (!loaded.optimizer) throw new UserError(`${loaded.path}: no optimizer state to resume from`);
