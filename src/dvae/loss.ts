@@ -71,7 +71,8 @@ export function dvaeLoss(p: DvaeParams<Tensor>, batch: DvaeBatch, c: DvaeConfig,
  *  given when it draws the transformer's samples. Training on the relaxation leaves the decoder fitted to
  *  soft mixtures of codes, which it never sees afterwards; refitting it to one-hot codes sharpens the
  *  images without changing a single code, so a transformer trained on this encoder's codes stays valid
- *  (the idea of fine-tuning only a VQ decoder, as Stable Diffusion's VAE decoder was fine-tuned). */
+ *  (as Stability AI fine-tuned only the decoder of Stable Diffusion's autoencoder, sd-vae-ft-mse, so
+ *  that models trained on its latents kept working). */
 export function hardCodeDecoderLoss(p: DvaeParams<Tensor>, batch: Pick<DvaeBatch, 'images'>, c: DvaeConfig): [Tensor, Record<string, Tensor>] {
   const logits = T.stopGradient(encode(p.encoder, mapPixels(batch.images), c));
   const out = decode(p.decoder, codesToOneHot(T.argmax(logits, 1), c), c);
