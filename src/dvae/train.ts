@@ -122,10 +122,12 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
   const trainCount = cache.indicesOf('train').length;
   if (trainCount < opts.batchSize) throw new UserError(`${run.data}: ${trainCount} training images, fewer than one batch of ${opts.batchSize}`);
 
+  // The decoder's refit reads the images only: it draws no Gumbel noise (a million values a step at K = 512).
+  type Input = DvaeBatch | Pick<DvaeBatch, 'images'>;
   const loss = opts.decoderOnly
-    ? (p: DvaeParams<Tensor>, b: DvaeBatch) => hardCodeDecoderLoss(p, b, config)
-    : (p: DvaeParams<Tensor>, b: DvaeBatch) => dvaeLoss(p, b, config, { straightThrough: opts.straightThrough, diversity: opts.diversity });
-  const trainer = new Trainer<DvaeBatch>(loss, params, {
+    ? (p: DvaeParams<Tensor>, b: Input) => hardCodeDecoderLoss(p, b, config)
+    : (p: DvaeParams<Tensor>, b: Input) => dvaeLoss(p, b as DvaeBatch, config, { straightThrough: opts.straightThrough, diversity: opts.diversity });
+  const trainer = new Trainer<Input>(loss, params, {
     adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: opts.weightDecay, decays: (_, shape) => shape.length === 4 },
     emaDecay: opts.emaDecay,
     ...(opts.decoderOnly && { trainable: (path: string) => path.startsWith('decoder.') }),
@@ -168,12 +170,10 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     const batch = batchAt(step);
     const h = hyperAt(step, opts);
     const nchw = toNchwFloat(batch.images);
-    const input: DvaeBatch = {
-      images: new T.NDArray(nchw.data, nchw.shape) as never,
-      gumbel: rng.gumbel([opts.batchSize, config.vocab, g, g]) as never,
-      tau: T.NDArray.scalar(h.tau) as never,
-      beta: T.NDArray.scalar(h.beta) as never,
-    };
+    const images = new T.NDArray(nchw.data, nchw.shape) as never;
+    const input: Input = opts.decoderOnly
+      ? { images }
+      : { images, gumbel: rng.gumbel([opts.batchSize, config.vocab, g, g]) as never, tau: T.NDArray.scalar(h.tau) as never, beta: T.NDArray.scalar(h.beta) as never };
     const t0 = performance.now();
     const r = await trainer.trainStep(input, h.lr);
     if (!Number.isFinite(r.loss)) throw new Error(`train-vae: the loss became ${r.loss} at step ${step + 1}; lower --lr`);
