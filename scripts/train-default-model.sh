@@ -29,7 +29,7 @@ dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.
   --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 0 --tau-end 0.5 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/vae")
 # Its decoder refit on the hard codes of the frozen encoder (what it decodes at sampling time), 3,000 updates
 # at 5e-4: no code changes, so steps 4–6 use "$RUN/vae" and the export ships this decoder (held-out hard PSNR
-# 19.55 → 19.91 dB; about 8 min alone on the Intel VMs).
+# 19.55 → 19.91 dB; about 7 min alone on the Intel VMs).
 dalle train-vae --init "$RUN/vae" --decoder-only --data "$RUN/emoji32-cache" --out "$RUN/vae-dec" \
   --steps "${VAE_DEC_STEPS:-3000}" --batch 32 --lr 5e-4 --warmup 100 --sample-every 500 --checkpoint-every 500 --seed 0 $(resume "$RUN/vae-dec")
 

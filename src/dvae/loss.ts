@@ -67,17 +67,21 @@ export function dvaeLoss(p: DvaeParams<Tensor>, batch: DvaeBatch, c: DvaeConfig,
   return [loss, { rec, kl, diversity, softMse: T.mean(T.square(T.sub(reconstruct(out, c), batch.images))), perplexity: usage.perplexity, codesUsed: usage.used }];
 }
 
-/** The decoder's loss on the hard codes a frozen encoder gives (its argmax, no noise): what the decoder is
- *  given when it draws the transformer's samples. Training on the relaxation leaves the decoder fitted to
+/** The decoder's loss on the hard codes of a frozen encoder (its argmax, no noise, encoded once before
+ *  training: dalle/codes.ts `encodeCache`): what the decoder is given when it draws the transformer's samples. Training on the relaxation leaves the decoder fitted to
  *  soft mixtures of codes, which it never sees afterwards; refitting it to one-hot codes sharpens the
  *  images without changing a single code, so a transformer trained on this encoder's codes stays valid
  *  (as Stability AI fine-tuned only the decoder of Stable Diffusion's autoencoder, sd-vae-ft-mse, so
  *  that models trained on its latents kept working). */
-export function hardCodeDecoderLoss(p: DvaeParams<Tensor>, batch: Pick<DvaeBatch, 'images'>, c: DvaeConfig): [Tensor, Record<string, Tensor>] {
-  const logits = T.stopGradient(encode(p.encoder, mapPixels(batch.images), c));
-  const out = decode(p.decoder, codesToOneHot(T.argmax(logits, 1), c), c);
+export interface HardCodeBatch {
+  images: Tensor; // [B, C, H, W] in [0, 1]
+  codes: Tensor; // int64 [B, grid, grid], the encoder's argmax codes of those images
+}
+
+export function hardCodeDecoderLoss(p: DvaeParams<Tensor>, batch: HardCodeBatch, c: DvaeConfig): [Tensor, Record<string, Tensor>] {
+  const out = decode(p.decoder, codesToOneHot(batch.codes, c), c);
   const rec = reconstructionNll(out, batch.images, c);
-  const usage = codeUsage(logits, c.vocab);
+  const usage = codeUsageOf(batch.codes, c.vocab);
   return [rec, { rec, perplexity: usage.perplexity, codesUsed: usage.used }];
 }
 
@@ -98,7 +102,10 @@ function reconstructionNll(out: Tensor, images: Tensor, c: DvaeConfig): Tensor {
 /** Over a batch's argmax codes: the perplexity exp(H) of the code histogram and the number of distinct
  *  codes, which make codebook collapse visible. */
 export function codeUsage(logits: Tensor, vocab: number): { perplexity: Tensor; used: Tensor } {
-  const codes = T.argmax(logits, 1);
+  return codeUsageOf(T.argmax(logits, 1), vocab);
+}
+
+function codeUsageOf(codes: Tensor, vocab: number): { perplexity: Tensor; used: Tensor } {
   const counts = T.sum(T.oneHot(T.reshape(codes, [-1]), vocab), 0);
   const probs = T.div(counts, codes.size);
   const plogp = T.where(T.greater(probs, 0), T.mul(probs, T.log(T.maximum(probs, 1e-30))), 0);

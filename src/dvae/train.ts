@@ -19,8 +19,9 @@ import { UserError, parseUserInput } from '../errors.ts';
 import { checkpointDir, paramsFromNamed, restoreTrainer, resumedOptions, saveTrainer, shapesOf, templateRng, type TrainingState } from '../train/checkpoint.ts';
 import { type DvaeConfig, DvaeConfigSchema, gridSize } from './config.ts';
 import { type DvaeParams, codesToOneHot, decode, encode, initDvae, mapPixels, reconstruct } from './model.ts';
-import { type DvaeBatch, dvaeLoss, hardCodeDecoderLoss } from './loss.ts';
-import { loadDvae } from './load.ts';
+import { type DvaeBatch, type HardCodeBatch, dvaeLoss, hardCodeDecoderLoss } from './loss.ts';
+import { dvaeFromParams, loadDvae } from './load.ts';
+import { encodeCache } from '../dalle/codes.ts';
 import { z } from 'zod';
 
 export const DvaeTrainSchema = z.object({
@@ -118,14 +119,18 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     }
     rng = new T.Rng(opts.seed);
   }
-  const { cache } = await ensureCache(run.data, config.imageSize, run.out, log);
+  const { cache, path: cachePath } = await ensureCache(run.data, config.imageSize, run.out, log);
   const trainCount = cache.indicesOf('train').length;
   if (trainCount < opts.batchSize) throw new UserError(`${run.data}: ${trainCount} training images, fewer than one batch of ${opts.batchSize}`);
 
-  // The decoder's refit reads the images only: it draws no Gumbel noise (a million values a step at K = 512).
-  type Input = DvaeBatch | Pick<DvaeBatch, 'images'>;
+  // The decoder's refit reads each image's codes, encoded once by the frozen encoder (and kept in the run
+  // folder for --resume), and draws no Gumbel noise.
+  const codeTable = opts.decoderOnly
+    ? await encodeCache(dvaeFromParams(config, params), cache, run.out, `${opts.init}|${cachePath}|${cache.count}`, { silent: run.progress === false })
+    : null;
+  type Input = DvaeBatch | HardCodeBatch;
   const loss = opts.decoderOnly
-    ? (p: DvaeParams<Tensor>, b: Input) => hardCodeDecoderLoss(p, b, config)
+    ? (p: DvaeParams<Tensor>, b: Input) => hardCodeDecoderLoss(p, b as HardCodeBatch, config)
     : (p: DvaeParams<Tensor>, b: Input) => dvaeLoss(p, b as DvaeBatch, config, { straightThrough: opts.straightThrough, diversity: opts.diversity });
   const trainer = new Trainer<Input>(loss, params, {
     adamw: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: opts.weightDecay, decays: (_, shape) => shape.length === 4 },
@@ -171,8 +176,8 @@ export async function trainDvae(run: DvaeTrainRun): Promise<{ step: number; trai
     const h = hyperAt(step, opts);
     const nchw = toNchwFloat(batch.images);
     const images = new T.NDArray(nchw.data, nchw.shape) as never;
-    const input: Input = opts.decoderOnly
-      ? { images }
+    const input: Input = codeTable
+      ? { images, codes: T.NDArray.int64(batch.indices.flatMap((i) => [...codeTable.codes.subarray(i * codeTable.cells, (i + 1) * codeTable.cells)]), [opts.batchSize, g, g]) as never }
       : { images, gumbel: rng.gumbel([opts.batchSize, config.vocab, g, g]) as never, tau: T.NDArray.scalar(h.tau) as never, beta: T.NDArray.scalar(h.beta) as never };
     const t0 = performance.now();
     const r = await trainer.trainStep(input, h.lr);
