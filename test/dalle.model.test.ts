@@ -233,6 +233,32 @@ describe('DALL·E transformer', () => {
     assert.deepEqual(sampled, codes, 'greedy sampling does not reproduce the training codes');
   });
 
+  it('reads augmented copies of the codes only when asked, one copy per image and step, with the captions it draws without them', () => {
+    const captions = ['a red heart', 'a blue circle', 'a green star', 'a yellow face'];
+    const tokenizer = trainTokenizer(captions, { vocabSize: 280 });
+    const c = DalleConfigSchema.parse({ textLength: 8, textVocab: tokenizer.parts.vocab.length, imageVocab: 64, grid: 2, dim: 16, layers: 1, heads: 2, masks: ['full'] });
+    const cells = imageTokens(c), images = 8;
+    // Plain codes of image i are i, its copy v's are 8·v + i: each row tells which version was read.
+    const table = Int32Array.from({ length: 3 * images * cells }, (_, k) => Math.floor(k / cells));
+    const cache = { count: images, items: Array.from({ length: images }, (_, i) => ({ captions: [captions[i % 4]!, `${captions[(i + 1) % 4]} too`] })) } as unknown as ImageCache;
+    const examples = new Examples(cache, { codes: table, cells, variants: 3 }, tokenizer, c);
+    const batch = [0, 1, 2, 3, 4, 5, 6, 7];
+    const o = { bpeDropout: 0.1, captionDropout: 0.2 };
+    const rows = (b: { image: T.NDArray }) => batch.map((_, k) => b.image.toNumbers().slice(k * cells, (k + 1) * cells));
+    assert.deepEqual(rows(examples.batch(batch, 5, 9, o)), batch.map((i) => Array(cells).fill(i)), 'copies read without `augmented`');
+    const versions = new Set<number>();
+    for (let step = 0; step < 6; step++) {
+      const plain = examples.batch(batch, 5, step, o), augmented = examples.batch(batch, 5, step, { ...o, augmented: true });
+      assert.deepEqual(augmented.text.data, plain.text.data, 'augmentation changed the captions drawn');
+      rows(augmented).forEach((row, k) => {
+        assert.ok(row.every((v) => v === row[0]) && row[0]! % images === batch[k], `row ${k} mixes images or versions: ${row}`);
+        versions.add(Math.floor(row[0]! / images));
+      });
+      assert.deepEqual(examples.batch(batch, 5, step, { ...o, augmented: true }).image.data, augmented.image.data, 'the copy drawn is not seeded');
+    }
+    assert.deepEqual([...versions].sort(), [0, 1, 2], 'not every version was read over 48 draws');
+  });
+
   it('code noise replaces about its share of the codes the model reads, with codes of the batch, and leaves the targets and captions', async () => {
     const captions = ['a red heart', 'a blue circle', 'a green star', 'a yellow face'];
     const tokenizer = trainTokenizer(captions, { vocabSize: 280 });

@@ -7,8 +7,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Writable } from 'node:stream';
 import { decodeImage, toNchwFloat } from '../src/io/images.ts';
-import { flipHorizontal } from '../src/data/augment.ts';
+import { augmentImage, flipHorizontal, mirrorSafe, shiftImage } from '../src/data/augment.ts';
+import { encodeCache } from '../src/dalle/codes.ts';
+import { DVAE_PRESETS, gridSize } from '../src/dvae/config.ts';
+import type { Dvae } from '../src/dvae/load.ts';
 import { Rng } from '../src/tensor/index.ts';
+import * as T from '../src/tensor/index.ts';
 import { describeEpoch, epochLength, epochOrder, iterateBatches } from '../src/data/batches.ts';
 import { type ImageCache, openCache, prepareCache } from '../src/data/cache.ts';
 import { readFolder } from '../src/data/folder.ts';
@@ -128,9 +132,97 @@ test('batches: seeded order per epoch, all training items once, augmentation rep
   assert.deepEqual([...plain.images.data], [...cache.batch(plain.indices).data], 'no augmentation unless asked');
 });
 
-test('horizontal flip mirrors columns', () => {
+test('horizontal flip mirrors columns; a shift moves pixels and repeats the border', () => {
   const img = { data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), shape: [1, 3, 3] as [number, number, 3] };
   assert.deepEqual([...flipHorizontal(img).data], [7, 8, 9, 4, 5, 6, 1, 2, 3]);
+  assert.deepEqual([...shiftImage(img, 1, 0).data], [1, 2, 3, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual([...shiftImage(img, -1, 0).data], [4, 5, 6, 7, 8, 9, 7, 8, 9]);
+  const column = { data: new Uint8Array([1, 1, 1, 2, 2, 2, 3, 3, 3]), shape: [3, 1, 3] as [number, number, 3] };
+  assert.deepEqual([...shiftImage(column, 0, 2).data], [1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.deepEqual([...shiftImage(column, 0, 0).data], [...column.data]);
+});
+
+test('a mirror image only for captions that name no side, turning sense, writing or flag', () => {
+  assert.ok(mirrorSafe(['a pizza', 'a slice of pizza in noto style']));
+  for (const c of ['a backhand index pointing left', 'a right arrow', 'a leftwards hand', 'a clockwise vertical arrows', 'the keycap 4', 'the flag of Brazil', 'a red question mark', 'a FREE button']) {
+    assert.equal(mirrorSafe(['an emoji', c]), false, c);
+  }
+  assert.ok(mirrorSafe(['a bright tent', 'a copyright']), 'a word that merely contains "right" is not a side');
+  const img = { data: Uint8Array.from({ length: 2 * 2 * 3 }, (_, i) => i), shape: [2, 2, 3] as [number, number, 3] };
+  assert.deepEqual([...augmentImage(img, ['a pizza'], { hflip: 1 }, new Rng(1)).data], [...flipHorizontal(img).data]);
+  assert.deepEqual([...augmentImage(img, ['a left arrow'], { hflip: 1 }, new Rng(1)).data], [...img.data]);
+});
+
+/** A stand-in dVAE whose code for a cell is its mean brightness in 8 steps: codes move when pixels do. */
+function brightnessCodes(): Dvae {
+  const config = DVAE_PRESETS.tiny!;
+  const g = gridSize(config);
+  return {
+    config, params: {} as Dvae['params'], decode: () => Promise.reject(new Error('not used')),
+    encode: async (x: T.NDArray) => {
+      const [n, , h, w] = x.shape as number[];
+      const data = x.data as Float32Array;
+      const ch = h! / g, cw = w! / g;
+      const out: number[] = [];
+      for (let b = 0; b < n!; b++) {
+        for (let gy = 0; gy < g; gy++) {
+          for (let gx = 0; gx < g; gx++) {
+            let sum = 0;
+            for (let c = 0; c < 3; c++) for (let y = 0; y < ch; y++) for (let xx = 0; xx < cw; xx++) sum += data[((b * 3 + c) * h! + gy * ch + y) * w! + gx * cw + xx]!;
+            out.push(Math.min(7, Math.floor((8 * sum) / (3 * ch * cw))));
+          }
+        }
+      }
+      return T.NDArray.int64(out, [n!, g, g]);
+    },
+  };
+}
+
+test('encodeCache with augmentation: the plain codes first, then fixed copies, mirrored only where the captions allow', async () => {
+  const { out } = await shapesCache(30);
+  const cache = openCache(out);
+  const dvae = brightnessCodes();
+  const dir = mkdtempSync(join(tmpdir(), 'dalle-codes-'));
+  const quiet = { silent: true, batchSize: 5 };
+  const plain = await encodeCache(dvae, cache, dir, 'fp', quiet);
+  const cells = plain.cells;
+  const codesOf = async (img: ReturnType<ImageCache['image']>) => {
+    const nchw = toNchwFloat({ data: img.data, shape: [1, ...img.shape] });
+    return [...(await dvae.encode(new T.NDArray(nchw.data, nchw.shape))).toNumbers()];
+  };
+  const copy = (t: typeof plain, v: number, i: number) => [...t.codes.subarray((v * cache.count + i) * cells, (v * cache.count + i + 1) * cells)];
+
+  const mirrored = await encodeCache(dvae, cache, dir, 'fp', { ...quiet, augment: { hflip: 1, variants: 3 } });
+  assert.equal(mirrored.variants, 3);
+  assert.equal(mirrored.codes.length, 3 * plain.codes.length);
+  assert.deepEqual([...mirrored.codes.subarray(0, plain.codes.length)], [...plain.codes], 'the first block is not the plain table');
+  let safe = 0;
+  for (let i = 0; i < cache.count; i++) {
+    const ok = mirrorSafe(cache.items[i]!.captions);
+    safe += Number(ok);
+    const expected = ok ? await codesOf(flipHorizontal(cache.image(i))) : copy(plain, 0, i);
+    assert.deepEqual(copy(mirrored, 1, i), expected, `image ${i} (${cache.items[i]!.captions[0]})`);
+    assert.deepEqual(copy(mirrored, 2, i), expected);
+  }
+  assert.ok(safe > 0 && safe < cache.count, `${safe} of ${cache.count} mirror-safe: the shapes' captions should have both kinds`);
+
+  const shifted = await encodeCache(dvae, cache, dir, 'fp', { ...quiet, augment: { shift: 2, variants: 4 } });
+  let moved = 0;
+  for (let i = 0; i < cache.count; i++) {
+    const candidates = [];
+    for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) candidates.push(JSON.stringify(await codesOf(shiftImage(cache.image(i), dx, dy))));
+    for (let v = 1; v < 4; v++) {
+      assert.ok(candidates.includes(JSON.stringify(copy(shifted, v, i))), `copy ${v} of image ${i} is not a shift of at most 2 pixels`);
+      moved += Number(JSON.stringify(copy(shifted, v, i)) !== JSON.stringify(copy(plain, 0, i)));
+    }
+  }
+  assert.ok(moved > cache.count, `only ${moved} of ${3 * cache.count} shifted copies differ from the plain codes`);
+  // Each table has its own file and is read back from it; the batch size does not change the copies.
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.i32')).sort(), ['codes-4x4-x3.i32', 'codes-4x4-x4.i32', 'codes-4x4.i32']);
+  const again = await encodeCache({ ...dvae, encode: () => Promise.reject(new Error('encoded again')) }, cache, dir, 'fp', { ...quiet, augment: { shift: 2, variants: 4 } });
+  assert.deepEqual([...again.codes], [...shifted.codes]);
+  const otherBatch = await encodeCache(dvae, cache, mkdtempSync(join(tmpdir(), 'dalle-codes-')), 'fp', { silent: true, batchSize: 7, augment: { shift: 2, variants: 4 } });
+  assert.deepEqual([...otherBatch.codes], [...shifted.codes]);
 });
 
 test('openCache refuses a truncated pixel file, naming it', async () => {

@@ -3,7 +3,7 @@
 // gives bit-identical weights to an uninterrupted one; user mistakes get one clear message.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram } from '../src/cli/main.ts';
@@ -103,6 +103,25 @@ describe('pipeline on generated shapes', () => {
     assert.ok(weights(join(dir, 'ft')).equals(weights(join(dir, 'ft-b'))), 'the resumed fine-tune differs from the uninterrupted one');
     await assert.rejects(dalle(...fineTune, '--out', join(dir, 'ft-x'), '--config', 'tiny'), (e: Error) => e instanceof UserError && /--init .* fixes the architecture; leave out --config/.test(e.message));
     await assert.rejects(dalle('train', '--data', data, '--out', join(dir, 'ft-y')), (e: Error) => e instanceof UserError && /give the dVAE \(--vae\) and the tokenizer \(--tokenizer\), or a trained model to start from \(--init\)/.test(e.message));
+  });
+
+  it('fine-tunes on augmented copies (--shift, --flip), encoded once beside the plain codes, and resumes exactly', async () => {
+    const base = join(dir, 'dalle');
+    const args = ['train', '--init', base, '--data', data, '--steps', '4', '--batch', '8', '--warmup', '1', '--eval-every', '2', '--sample-every', '4', '--checkpoint-every', '2', '--seed', '6', '--shift', '1', '--flip', '--variants', '3'];
+    assert.match(await dalle(...args, '--out', join(dir, 'ft-aug')), /^trained 4 steps/);
+    const state = JSON.parse(readFileSync(join(dir, 'ft-aug', 'checkpoint', 'state.json'), 'utf8'));
+    assert.deepEqual([state.train.shift, state.train.flip, state.train.variants], [1, true, 3]);
+    const table = (run: string) => readdirSync(run).filter((f) => f.endsWith('.i32')).map((f) => [f, readFileSync(join(run, f))] as const);
+    const [[name, codes]] = table(join(dir, 'ft-aug')) as [[string, Buffer]];
+    const [[plainName, plain]] = table(base) as [[string, Buffer]];
+    assert.equal(name, plainName.replace('.i32', '-x3.i32'));
+    assert.equal(codes.length, 3 * plain.length);
+    assert.ok(codes.subarray(0, plain.length).equals(plain), 'the augmented table does not start with the plain codes');
+    await trainDalle({ data, out: join(dir, 'ft-aug-b'), options: { init: base, steps: 4, batchSize: 8, warmup: 1, evalEvery: 2, sampleEvery: 4, checkpointEvery: 2, seed: 6, shift: 1, flip: true, variants: 3 }, until: 2, ...quiet });
+    await assert.rejects(dalle('train', '--resume', '--out', join(dir, 'ft-aug-b'), '--data', data, '--shift', '2'), (e: Error) => e instanceof UserError && /shift 1, not 2/.test(e.message));
+    assert.match(await dalle('train', '--resume', '--out', join(dir, 'ft-aug-b'), '--data', data), /^trained 4 steps/);
+    const weights = (run: string) => readFileSync(join(run, 'checkpoint', 'model.safetensors'));
+    assert.ok(weights(join(dir, 'ft-aug')).equals(weights(join(dir, 'ft-aug-b'))), 'the resumed augmented fine-tune differs from the uninterrupted one');
   });
 
   it('refits the decoder of a trained dVAE on its hard codes (--decoder-only), resumes exactly, and export ships it with the transformer', async () => {

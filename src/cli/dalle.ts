@@ -59,6 +59,9 @@ export function registerDalleCommands(program: Command): void {
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 200)
     .addOption(balanceOption())
     .option('--code-noise <p>', 'share of the image codes the model reads replaced by codes of other cells of the batch (the targets stay), so it learns to continue from imperfect draws', numberOption('--code-noise', 0, 0.5), 0)
+    .option('--shift <px>', 'augmentation: train also on copies of each image shifted by up to px pixels each way (edges repeated); 0: none', intOption('--shift', 0, 16), 0)
+    .option('--flip', 'augmentation: mirror some copies left to right, except images whose captions name a side, a turning sense, writing or a flag')
+    .option('--variants <n>', 'with --shift or --flip: versions of each image, the plain one among them, encoded once before training', intOption('--variants', 2, 64), 8)
     .option('--seed <n>', 'seed for initialisation, data order and dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between validations', intOption('--eval-every', 1), 500)
     .option('--sample-every <n>', 'steps between sample grids', intOption('--sample-every', 1), 1000)
@@ -71,7 +74,7 @@ export function registerDalleCommands(program: Command): void {
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
         options: trainOptions<DalleTrainOptions>(o, command, {
-          steps: 'steps', batchSize: 'batch', accumulate: 'accumulate', balance: 'balance', codeNoise: 'codeNoise', init: 'init', lr: 'lr', schedule: 'schedule', warmup: 'warmup', seed: 'seed',
+          steps: 'steps', batchSize: 'batch', accumulate: 'accumulate', balance: 'balance', codeNoise: 'codeNoise', shift: 'shift', flip: 'flip', variants: 'variants', init: 'init', lr: 'lr', schedule: 'schedule', warmup: 'warmup', seed: 'seed',
           evalEvery: 'evalEvery', sampleEvery: 'sampleEvery', checkpointEvery: 'checkpointEvery' }),
       });
       console.log(trainedLine(r, start, join(o.out, 'checkpoint')));

@@ -19,7 +19,8 @@ export interface Validation {
   imageNllShuffled: number;
 }
 
-/** Per-image training example builder: caption choice, BPE dropout, caption dropout and code noise, all
+/** Per-image training example builder: caption choice, BPE dropout, caption dropout, code noise and, where
+ *  the code table holds augmented copies and `augmented` is set, which copy an image is read as; all
  *  seeded. Code noise replaces a fraction of the codes the model reads (never the ones it predicts) by the
  *  code of a random cell of a random image of the batch: a sampled image's cells are drawn one at a time and
  *  some of them go wrong, and a model trained only on true prefixes has never had to continue from one. */
@@ -31,9 +32,10 @@ export class Examples {
     private readonly c: DalleConfig,
   ) {}
 
-  batch(indices: readonly number[], seed: number, step: number, o: { bpeDropout: number; captionDropout: number; codeNoise?: number; captionIndex?: 'random' | 'first'; shuffle?: boolean }): { text: T.NDArray; image: T.NDArray; input?: T.NDArray } {
+  batch(indices: readonly number[], seed: number, step: number, o: { bpeDropout: number; captionDropout: number; codeNoise?: number; captionIndex?: 'random' | 'first'; shuffle?: boolean; augmented?: boolean }): { text: T.NDArray; image: T.NDArray; input?: T.NDArray } {
     const text: number[] = [];
     const cells = this.codes.cells;
+    const variants = o.augmented ? this.codes.variants ?? 1 : 1;
     const image = new BigInt64Array(indices.length * cells);
     const noise = o.codeNoise ?? 0;
     const input = noise > 0 ? new BigInt64Array(indices.length * cells) : null;
@@ -44,7 +46,9 @@ export class Examples {
       const dropped = rng.next() < o.captionDropout;
       const random = seededRandom(rng.int(2 ** 31));
       text.push(...(dropped ? emptyCaption(this.c) : encodeCaption(this.tokenizer, caption, this.c, { dropout: o.bpeDropout, random }).ids));
-      const source = this.codes.codes.subarray(index * cells, (index + 1) * cells);
+      // Its own stream, so that a run without augmentation sees the captions and noise it always did.
+      const at = (variants > 1 ? T.Rng.stream(seed, 6, step, index).int(variants) * this.cache.count + index : index) * cells;
+      const source = this.codes.codes.subarray(at, at + cells);
       source.forEach((v, i) => (image[k * cells + i] = BigInt(v)));
       // Drawn after the caption's draws, so a run without noise sees the captions it always did.
       if (input) {

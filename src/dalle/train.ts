@@ -7,7 +7,8 @@
 // fixed validation captions. Checkpoints hold the transformer, the dVAE (under `vae.`) and the tokenizer,
 // and `resume` continues exactly. `init` fine-tunes: the weights (and, unless given, the dVAE and tokenizer)
 // of a trained model, with a fresh optimizer and schedule; a tokenizer that extends the model's grows its text
-// vocabulary (vocab.ts). `codeNoise` corrupts the codes the model reads.
+// vocabulary (vocab.ts). `codeNoise` corrupts the codes the model reads; `shift` and `flip` train on
+// augmented copies of the images, encoded once beside the plain codes.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BalanceSchema, describeEpoch, epochLength, epochOrder } from '../data/batches.ts';
@@ -48,6 +49,11 @@ export const DalleTrainSchema = z.object({
   bpeDropout: z.number().min(0).max(1).default(0.1),
   /** Fraction of the image codes the model reads replaced by a random cell's code (eval.ts Examples). */
   codeNoise: z.number().min(0).max(0.5).default(0),
+  /** Augmentation: each image is also encoded as `variants − 1` copies shifted by up to `shift` pixels and,
+   *  with `flip`, mirrored at random where its captions allow (data/augment.ts); a step reads one copy. */
+  shift: z.number().int().min(0).max(16).default(0),
+  flip: z.boolean().default(false),
+  variants: z.number().int().min(2).max(64).default(8),
   /** The trained transformer whose weights the run started from (fine-tuning), if any. */
   init: z.string().optional(),
   /** What an epoch visits: every image, one image or at most n of each group (data/batches.ts). */
@@ -134,7 +140,8 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   plateau ??= opts.schedule === 'plateau' ? new HalveOnPlateau(opts.lr, 2, opts.lrFinal) : null;
 
   const { cache, path: cachePath } = await ensureCache(run.data, dvae.config.imageSize, run.out, log);
-  const codes = await encodeCache(dvae, cache, run.out, `${vaeSource}|${cachePath}|${cache.count}`, { silent: run.progress === false });
+  const augment = { shift: opts.shift, hflip: opts.flip ? 0.5 : 0, variants: opts.variants };
+  const codes = await encodeCache(dvae, cache, run.out, `${vaeSource}|${cachePath}|${cache.count}`, { silent: run.progress === false, augment });
   const examples = new Examples(cache, codes, tokenizer, config);
   const trainIndices = cache.indicesOf('train');
   const perUpdate = opts.batchSize * opts.accumulate;
@@ -183,7 +190,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   for (let step = startStep; step < stopAt; step++) {
     const indices = indicesAt(step);
     const micro = Array.from({ length: opts.accumulate }, (_, m) => {
-      const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout, codeNoise: opts.codeNoise });
+      const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout, codeNoise: opts.codeNoise, augmented: true });
       const drop = dropoutMasks(opts.batchSize);
       return { text: part.text, image: part.image, ...(part.input && { input: part.input }), ...(drop && { drop }) } as unknown as DalleBatch;
     });

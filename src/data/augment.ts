@@ -1,14 +1,39 @@
 // Training-time augmentation on uint8 HWC images, driven by a seeded Rng so that a (seed, epoch, item)
-// triple always yields the same pixels. Both are off by default: a random resized crop changes framing,
-// and a horizontal flip would contradict captions that name left and right.
+// triple always yields the same pixels. All are off by default: a random resized crop changes framing, a
+// shift moves the subject off centre, and a horizontal flip would contradict captions that name left and
+// right, so it is only applied to an image whose captions pass `mirrorSafe`.
 import type { RgbImage } from '../io/images.ts';
 import type { Rng } from '../tensor/index.ts';
 
 export interface AugmentOptions {
   /** Random resized crop: area share and aspect-ratio ranges of the crop, resampled to the full size. */
   randomResizedCrop?: { scale: [number, number]; ratio: [number, number] };
-  /** Probability of a horizontal flip. */
+  /** Largest shift in pixels, each axis drawn uniformly from −shift..shift; the vacated edge repeats the border. */
+  shift?: number;
+  /** Probability of a horizontal flip (of an image whose captions are mirror-safe). */
   hflip?: number;
+}
+
+/** Words whose meaning a mirror image reverses or garbles: directions, turning senses, writing and flags. */
+const MIRROR_UNSAFE = /\b(left|right|leftwards|rightwards|clockwise|counterclockwise|anticlockwise|keycap|letter|letters|flag|flags|text|sign|button|mark)\b/i;
+
+/** Whether a mirrored image still fits every caption: none names a side, a turning sense, writing or a flag. */
+export function mirrorSafe(captions: readonly string[]): boolean {
+  return !captions.some((c) => MIRROR_UNSAFE.test(c));
+}
+
+/** `img` moved by (dx, dy) pixels; the vacated rows and columns repeat the nearest border pixel. */
+export function shiftImage(img: RgbImage, dx: number, dy: number): RgbImage {
+  const [h, w] = img.shape;
+  const out = new Uint8Array(img.data.length);
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(h - 1, Math.max(0, y - dy));
+    for (let x = 0; x < w; x++) {
+      const sx = Math.min(w - 1, Math.max(0, x - dx));
+      out.set(img.data.subarray((sy * w + sx) * 3, (sy * w + sx) * 3 + 3), (y * w + x) * 3);
+    }
+  }
+  return { data: out, shape: [h, w, 3] };
 }
 
 export function flipHorizontal(img: RgbImage): RgbImage {
@@ -70,10 +95,18 @@ export function randomResizedCrop(img: RgbImage, rng: Rng, scale: [number, numbe
   return img;
 }
 
-/** Apply the configured augmentations in a fixed order (crop, then flip). */
-export function augmentImage(img: RgbImage, options: AugmentOptions, rng: Rng): RgbImage {
+/** Whether the options change any image. */
+export function augments(options: AugmentOptions | undefined): options is AugmentOptions {
+  return !!options && (!!options.randomResizedCrop || (options.shift ?? 0) > 0 || (options.hflip ?? 0) > 0);
+}
+
+/** Apply the configured augmentations in a fixed order (crop, shift, then flip) to an image with these
+ *  captions: a flip only where they are mirror-safe. */
+export function augmentImage(img: RgbImage, captions: readonly string[], options: AugmentOptions, rng: Rng): RgbImage {
   let out = img;
   if (options.randomResizedCrop) out = randomResizedCrop(out, rng, options.randomResizedCrop.scale, options.randomResizedCrop.ratio);
-  if (options.hflip && options.hflip > 0 && rng.bool(options.hflip)) out = flipHorizontal(out);
+  const shift = options.shift ?? 0;
+  if (shift > 0) out = shiftImage(out, rng.int(2 * shift + 1) - shift, rng.int(2 * shift + 1) - shift);
+  if (options.hflip && options.hflip > 0 && rng.bool(options.hflip) && mirrorSafe(captions)) out = flipHorizontal(out);
   return out;
 }
