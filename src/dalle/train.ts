@@ -181,7 +181,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile, extraWeights: weightsOf(dvae.params, 'vae.') });
   };
 
-  log(`dalle: ${init ? `from ${init.dir}, ` : ''}${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}`);
+  log(`dalle: ${init ? `from ${init.dir}, ` : ''}${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}${(codes.variants ?? 1) > 1 ? `; ${codes.variants} versions of each image (shift ${opts.shift}${opts.flip ? ', mirrored where the captions allow' : ''})` : ''}`);
   const progress = new Progress('train', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;
