@@ -1,5 +1,5 @@
 // The whole pipeline on a tiny generated dataset, through the library and the real `dalle` commands:
-// shapes scenes → tokenizer → dVAE (and its decoder refit) → transformer → generate / eval / export, and the contrastive reranker; resuming an interrupted run
+// shapes scenes → tokenizer → dVAE (and its decoder refit) → transformer (and fine-tunes, on augmented copies too) → generate / eval / export, and the contrastive reranker; resuming an interrupted run
 // gives bit-identical weights to an uninterrupted one; user mistakes get one clear message.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
