@@ -5,10 +5,10 @@
 // table is built once: the transformer reads codes, so an augmented image must be encoded before training.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AugmentOptions, augmentImage, augments } from '../data/augment.ts';
+import { type AugmentOptions, augmentBatchImage, augments } from '../data/augment.ts';
 import type { ImageCache } from '../data/cache.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import { type RgbBatch, toNchwFloat } from '../io/images.ts';
+import { toNchwFloat } from '../io/images.ts';
 import * as T from '../tensor/index.ts';
 import { gridSize } from '../dvae/config.ts';
 import type { Dvae } from '../dvae/load.ts';
@@ -47,7 +47,9 @@ export async function encodeCache(dvae: Dvae, cache: ImageCache, dir: string, fi
     for (let start = 0; start < cache.count; start += batchSize) {
       const indices = Array.from({ length: Math.min(batchSize, cache.count - start) }, (_, i) => start + i);
       const batch = cache.batch(indices);
-      if (v > 0) augmentBatch(batch, indices, cache, augment!, v);
+      // Copy v of an image is drawn by a stream keyed by (v, image) alone, so the table does not depend on
+      // the batch size or the training seed.
+      if (v > 0) indices.forEach((index, k) => augmentBatchImage(batch, k, cache.items[index]!.captions, augment!, T.Rng.stream(0, 8, v, index)));
       const nchw = toNchwFloat(batch);
       const out = await dvae.encode(new T.NDArray(nchw.data, nchw.shape));
       const data = out.data as BigInt64Array;
@@ -59,15 +61,4 @@ export async function encodeCache(dvae: Dvae, cache: ImageCache, dir: string, fi
   await writeFileAtomic(binPath, new Uint8Array(codes.buffer));
   await writeFileAtomic(metaPath, JSON.stringify(meta));
   return { codes, cells, variants };
-}
-
-/** Copy v of each image, in place: drawn by a stream keyed by (v, image) alone, so the table does not
- *  depend on the batch size or the training seed. */
-function augmentBatch(batch: RgbBatch, indices: readonly number[], cache: ImageCache, augment: AugmentOptions, v: number): void {
-  const [, h, w] = batch.shape;
-  const per = h * w * 3;
-  indices.forEach((index, k) => {
-    const view = { data: batch.data.subarray(k * per, (k + 1) * per), shape: [h, w, 3] as [number, number, 3] };
-    view.data.set(augmentImage(view, cache.items[index]!.captions, augment, T.Rng.stream(0, 8, v, index)).data);
-  });
 }

@@ -2,7 +2,7 @@
 // triple always yields the same pixels. All are off by default: a random resized crop changes framing, a
 // shift moves the subject off centre, and a horizontal flip would contradict captions that name left and
 // right, so it is only applied to an image whose captions pass `mirrorSafe`.
-import type { RgbImage } from '../io/images.ts';
+import type { RgbBatch, RgbImage } from '../io/images.ts';
 import type { Rng } from '../tensor/index.ts';
 
 export interface AugmentOptions {
@@ -109,4 +109,11 @@ export function augmentImage(img: RgbImage, captions: readonly string[], options
   if (shift > 0) out = shiftImage(out, rng.int(2 * shift + 1) - shift, rng.int(2 * shift + 1) - shift);
   if (options.hflip && options.hflip > 0 && rng.bool(options.hflip) && mirrorSafe(captions)) out = flipHorizontal(out);
   return out;
+}
+
+/** `augmentImage` applied in place to image k of an NHWC batch. */
+export function augmentBatchImage(batch: RgbBatch, k: number, captions: readonly string[], options: AugmentOptions, rng: Rng): void {
+  const [, h, w] = batch.shape;
+  const view = { data: batch.data.subarray(k * h * w * 3, (k + 1) * h * w * 3), shape: [h, w, 3] as [number, number, 3] };
+  view.data.set(augmentImage(view, captions, options, rng).data);
 }

@@ -4,7 +4,7 @@
 // a resumed run sees exactly the batches it would have seen.
 import { z } from 'zod';
 import { type RgbBatch } from '../io/images.ts';
-import { type AugmentOptions, augmentImage, augments } from './augment.ts';
+import { type AugmentOptions, augmentBatchImage, augments } from './augment.ts';
 import type { ImageCache } from './cache.ts';
 import { Rng } from '../tensor/index.ts';
 import type { Split } from './split.ts';
@@ -114,16 +114,12 @@ function batchFromOrder(cache: ImageCache, options: BatchOptions, order: readonl
   const indices = order.slice(b * options.batchSize, (b + 1) * options.batchSize);
   if (indices.length === 0 || (indices.length < options.batchSize && options.dropLast)) return null;
   const images = cache.batch(indices);
-  const per = cache.width * cache.height * 3;
   const captions: string[] = [];
   indices.forEach((index, k) => {
     const rng = Rng.stream(options.seed, 2, epoch, index);
     const all = cache.items[index]!.captions;
     captions.push(options.caption === 'first' ? all[0]! : all[rng.int(all.length)]!);
-    if (augments(options.augment)) {
-      const view = { data: images.data.subarray(k * per, (k + 1) * per), shape: [cache.height, cache.width, 3] as [number, number, 3] };
-      view.data.set(augmentImage(view, all, options.augment, rng).data);
-    }
+    if (augments(options.augment)) augmentBatchImage(images, k, all, options.augment, rng);
   });
   return { images, captions, ids: indices.map((i) => cache.items[i]!.id), indices };
 }
