@@ -230,6 +230,19 @@ describe('pipeline on generated shapes', () => {
     await trainClip({ ...run, out: join(dir, 'clip-b'), resume: true });
     const weights = (d: string) => readFileSync(join(dir, d, 'checkpoint', 'model.safetensors'));
     assert.ok(weights('clip').equals(weights('clip-b')), 'resumed reranker weights differ from the uninterrupted run');
+
+    // Augmented through the CLI: the options are kept with the run, the images it learns from change, and an
+    // interrupted run resumes to the same weights (every shift and mirror derives from the seed and step).
+    await dalle('train-clip', '--tokenizer', tokenizer, '--data', data, '--vae', join(dir, 'vae'), '--config', 'tiny', '--out', join(dir, 'clip-aug'),
+      '--steps', '12', '--batch', '16', '--warmup', '2', '--eval-every', '6', '--checkpoint-every', '6', '--seed', '2', '--shift', '1', '--flip');
+    const augState = JSON.parse(readFileSync(join(dir, 'clip-aug', 'checkpoint', 'state.json'), 'utf8'));
+    assert.equal(augState.train.shift, 1);
+    assert.equal(augState.train.flip, true);
+    assert.ok(!weights('clip-aug').equals(weights('clip')), 'shifted and mirrored images trained the same weights as plain ones');
+    const augmented = { ...run, options: { ...run.options, shift: 1, flip: true } };
+    await trainClip({ ...augmented, out: join(dir, 'clip-aug-b'), until: 6 });
+    await trainClip({ ...augmented, out: join(dir, 'clip-aug-b'), resume: true });
+    assert.ok(weights('clip-aug').equals(weights('clip-aug-b')), 'resumed augmented reranker weights differ from the uninterrupted run');
     const retrieval = JSON.parse(await dalle('eval-clip', '--model', join(dir, 'clip'), '--data', data));
     for (const key of ['textToImageR1', 'textToImageR5', 'imageToTextR1', 'imageToTextR5']) assert.ok(retrieval[key] >= 0 && retrieval[key] <= 1, key);
 

@@ -7,7 +7,7 @@ import { loadClip } from '../clip/load.ts';
 import { evaluateRetrieval } from '../clip/eval.ts';
 import { ensureCache, runFolderOf } from '../train/data.ts';
 import { UserError } from '../errors.ts';
-import { balanceOption, intOption, numberOption, resolveConfig, trainOptions, trainedLine } from './options.ts';
+import { balanceOption, flipOption, intOption, numberOption, resolveConfig, shiftOption, trainOptions, trainedLine } from './options.ts';
 
 export function registerClipCommands(program: Command): void {
   program
@@ -25,6 +25,8 @@ export function registerClipCommands(program: Command): void {
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 100)
     .option('--reconstructed <share>', 'with --vae: share of images replaced by their reconstruction', numberOption('--reconstructed', 0, 1), 0.5)
     .addOption(balanceOption())
+    .addOption(shiftOption("each step's images"))
+    .addOption(flipOption("each step's images"))
     .option('--seed <n>', 'seed for initialisation, data order and BPE dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between held-out retrieval checks', intOption('--eval-every', 1), 250)
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption('--checkpoint-every', 1), 250)
@@ -36,7 +38,7 @@ export function registerClipCommands(program: Command): void {
       const r = await trainClip({
         out: o.out, data: o.data, tokenizer: o.tokenizer, ...(o.vae && { vae: o.vae }), resume: !!o.resume, ...(config && { config: config as never }),
         options: trainOptions<ClipTrainOptions>(o, command, {
-          steps: 'steps', batchSize: 'batch', lr: 'lr', warmup: 'warmup', reconstructed: 'reconstructed', balance: 'balance', seed: 'seed',
+          steps: 'steps', batchSize: 'batch', lr: 'lr', warmup: 'warmup', reconstructed: 'reconstructed', balance: 'balance', shift: 'shift', flip: 'flip', seed: 'seed',
           evalEvery: 'evalEvery', checkpointEvery: 'checkpointEvery' }),
       });
       console.log(trainedLine(r, start, `${o.out}/checkpoint`));

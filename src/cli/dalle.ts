@@ -14,7 +14,7 @@ import { ensureCache, runFolderOf } from '../train/data.ts';
 import { encodeCache } from '../dalle/codes.ts';
 import { loadDvae } from '../dvae/load.ts';
 import { Progress } from '../util/progress.ts';
-import { balanceOption, intOption, numberOption, resolveConfig, seconds, trainOptions, trainedLine } from './options.ts';
+import { balanceOption, flipOption, intOption, numberOption, resolveConfig, seconds, shiftOption, trainOptions, trainedLine } from './options.ts';
 
 /** The model shipped in the repository, used when --model is not given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), '../../models/default');
@@ -59,8 +59,8 @@ export function registerDalleCommands(program: Command): void {
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 200)
     .addOption(balanceOption())
     .option('--code-noise <p>', 'share of the image codes the model reads replaced by codes of other cells of the batch (the targets stay), so it learns to continue from imperfect draws', numberOption('--code-noise', 0, 0.5), 0)
-    .option('--shift <px>', 'augmentation: train also on copies of each image shifted by up to px pixels each way (edges repeated); 0: none', intOption('--shift', 0, 16), 0)
-    .option('--flip', 'augmentation: mirror some copies left to right, except images whose captions name a side, a turning sense, writing or a flag')
+    .addOption(shiftOption('train also on copies of each image'))
+    .addOption(flipOption('some of these copies'))
     .option('--variants <n>', 'with --shift or --flip: versions of each image, the plain one among them, encoded once before training', intOption('--variants', 2, 64), 8)
     .option('--seed <n>', 'seed for initialisation, data order and dropout', intOption('--seed', 0), 0)
     .option('--eval-every <n>', 'steps between validations', intOption('--eval-every', 1), 500)

@@ -70,3 +70,10 @@ export const balanceOption = (): Option =>
       return n;
     })
     .default('image');
+
+/** `--shift` and `--flip`, the augmentations the transformer's and the reranker's trainers share
+ *  (data/augment.ts); `copies` says what they apply to. */
+export const shiftOption = (copies: string): Option =>
+  new Option('--shift <px>', `augmentation: ${copies} shifted by up to px pixels each way (edges repeated); 0: none`).argParser(intOption('--shift', 0, 16)).default(0);
+export const flipOption = (copies: string): Option =>
+  new Option('--flip', `augmentation: ${copies} mirrored left to right at random, except images whose captions name a side, a turning sense, writing or a flag`);

@@ -2,13 +2,15 @@
 // picks a caption per image at random and tokenises it with BPE dropout, and runs one compiled AdamW step on
 // the symmetric contrastive loss (model.ts), with warm-up and cosine decay. With a dVAE (`vae`), each image
 // is replaced at random by its dVAE reconstruction (`reconstructed` of the time), so that the reranker
-// knows the look of the images the transformer's samples decode to. Every `evalEvery` steps: held-out
+// knows the look of the images the transformer's samples decode to; `shift` and `flip` then move and mirror
+// it, so that it learns the training images by heart more slowly. Every `evalEvery` steps: held-out
 // retrieval (eval.ts) and a grid of each of a few held-out captions' best images. Checkpoints hold the model
 // and the tokenizer; `resume` continues exactly.
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BalanceSchema, batchOfEpoch, describeEpoch, epochLength } from '../data/batches.ts';
 import type { ImageCache } from '../data/cache.ts';
+import { augmentBatchImage, augments } from '../data/augment.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { fromNchwFloat, toNchwFloat } from '../io/images.ts';
@@ -41,6 +43,10 @@ export const ClipTrainSchema = z.object({
   balance: BalanceSchema,
   /** With a dVAE: the share of images replaced by their reconstruction. */
   reconstructed: z.number().min(0).max(1).default(0.5),
+  /** Augmentation of each step's images (after the reconstruction swap): shifted by up to `shift` pixels
+   *  and, with `flip`, mirrored with probability 0.5 where the captions allow (data/augment.ts). */
+  shift: z.number().int().min(0).max(16).default(0),
+  flip: z.boolean().default(false),
   seed: z.number().int().default(0),
   evalEvery: z.number().int().positive().default(250),
   checkpointEvery: z.number().int().positive().default(250),
@@ -128,6 +134,8 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   const per = cache.width * cache.height * 3;
+  const augmentOptions = { shift: opts.shift, hflip: opts.flip ? 0.5 : 0 };
+  const augment = augments(augmentOptions) ? augmentOptions : null;
   const stepsPerEpoch = Math.floor(perEpoch / opts.batchSize);
   const batchAt = (step: number): ClipBatch => {
     const b = batchOfEpoch(cache, { batchSize: opts.batchSize, seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train', balance: opts.balance, dropLast: true, caption: 'random' }, step % stepsPerEpoch)!;
@@ -137,6 +145,7 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
       const rng = T.Rng.stream(opts.seed, 4, step, index);
       if (reconstructions && rng.bool(opts.reconstructed)) b.images.data.set(reconstructions.subarray(index * per, (index + 1) * per), k * per);
       ids.push(...encodeCaption(tokenizer, b.captions[k]!, config, { dropout: opts.bpeDropout, random: seededRandom(rng.int(2 ** 31)) }).ids);
+      if (augment) augmentBatchImage(b.images, k, cache.items[index]!.captions, augment, rng);
     });
     const nchw = toNchwFloat(b.images);
     return {
@@ -163,7 +172,7 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer });
   };
 
-  log(`clip: text ${config.textLayers} layers of ${config.textDim}, image stages [${config.imageChannels}] at ${config.imageSize} px, embedding ${config.embedDim}; ${trainIndices.length} training images${reconstructions ? `, ${Math.round(100 * opts.reconstructed)}% as dVAE reconstructions` : ''}`);
+  log(`clip: text ${config.textLayers} layers of ${config.textDim}, image stages [${config.imageChannels}] at ${config.imageSize} px, embedding ${config.embedDim}; ${trainIndices.length} training images${reconstructions ? `, ${Math.round(100 * opts.reconstructed)}% as dVAE reconstructions` : ''}${augment ? `; augmented (shift ${opts.shift}${opts.flip ? ', mirrored where the captions allow' : ''})` : ''}`);
   const progress = new Progress('train-clip', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastRetrieval: Retrieval | null = null;
