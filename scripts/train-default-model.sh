@@ -52,9 +52,11 @@ dalle train --init "$RUN/dalle-ft" --tokenizer "$RUN/tokenizer-6144.json" --data
   --lr 8e-4 --warmup 100 --balance 4 --code-noise 0.3 --eval-every 400 --sample-every 800 --checkpoint-every 400 --seed 0 $(resume "$RUN/dalle-ft2")
 
 # 6. The contrastive reranker: a 3-layer text transformer and a 4-stage conv net, on the 2,048-token BPE and the same
-# data, half of the images replaced by their dVAE reconstructions (the look of generated images).
-dalle train-clip --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --vae "$RUN/vae" --out "$RUN/clip" \
-  --steps "${CLIP_STEPS:-1600}" --batch 128 --eval-every 200 --checkpoint-every 200 --seed 0 $(resume "$RUN/clip")
+# data, half of the images replaced by their reconstructions by the refit decoder (the look of generated images),
+# each step's images shifted by up to 2 pixels and mirrored where their captions allow; 4,800 updates (held-out
+# caption → image R@1 53.4%; 1,600 unaugmented updates: 42.6%; about 55 min alone on the sixteenth session's EPYC).
+dalle train-clip --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --vae "$RUN/vae-dec" --out "$RUN/clip" \
+  --steps "${CLIP_STEPS:-4800}" --batch 128 --shift 2 --flip --eval-every 400 --checkpoint-every 400 --seed 0 $(resume "$RUN/clip")
 
 # 7. Export: float16 weights (the dVAE with its refit decoder), config, tokenizer, the reranker under clip/, and the sampling settings generate
 # and serve use by default (sampling.json; chosen by comparing sample grids, see the model card).
