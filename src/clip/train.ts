@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { BalanceSchema, batchOfEpoch, describeEpoch, epochLength } from '../data/batches.ts';
 import type { ImageCache } from '../data/cache.ts';
-import { augmentBatchImage, augments } from '../data/augment.ts';
+import { AugmentFlagsSchema, augmentBatchImage, augments, describeFlags, flagsAugment } from '../data/augment.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { fromNchwFloat, toNchwFloat } from '../io/images.ts';
@@ -45,8 +45,7 @@ export const ClipTrainSchema = z.object({
   reconstructed: z.number().min(0).max(1).default(0.5),
   /** Augmentation of each step's images (after the reconstruction swap): shifted by up to `shift` pixels
    *  and, with `flip`, mirrored with probability 0.5 where the captions allow (data/augment.ts). */
-  shift: z.number().int().min(0).max(16).default(0),
-  flip: z.boolean().default(false),
+  ...AugmentFlagsSchema,
   seed: z.number().int().default(0),
   evalEvery: z.number().int().positive().default(250),
   checkpointEvery: z.number().int().positive().default(250),
@@ -134,8 +133,8 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
   if (resumeFrom) restoreTrainer(trainer, resumeFrom, startStep);
 
   const per = cache.width * cache.height * 3;
-  const augmentOptions = { shift: opts.shift, hflip: opts.flip ? 0.5 : 0 };
-  const augment = augments(augmentOptions) ? augmentOptions : null;
+  const augmentation = flagsAugment(opts);
+  const augment = augments(augmentation) ? augmentation : null;
   const stepsPerEpoch = Math.floor(perEpoch / opts.batchSize);
   const batchAt = (step: number): ClipBatch => {
     const b = batchOfEpoch(cache, { batchSize: opts.batchSize, seed: opts.seed, epoch: Math.floor(step / stepsPerEpoch), split: 'train', balance: opts.balance, dropLast: true, caption: 'random' }, step % stepsPerEpoch)!;
@@ -172,7 +171,7 @@ export async function trainClip(run: ClipTrainRun): Promise<{ step: number; trai
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile: run.tokenizer });
   };
 
-  log(`clip: text ${config.textLayers} layers of ${config.textDim}, image stages [${config.imageChannels}] at ${config.imageSize} px, embedding ${config.embedDim}; ${trainIndices.length} training images${reconstructions ? `, ${Math.round(100 * opts.reconstructed)}% as dVAE reconstructions` : ''}${augment ? `; augmented (shift ${opts.shift}${opts.flip ? ', mirrored where the captions allow' : ''})` : ''}`);
+  log(`clip: text ${config.textLayers} layers of ${config.textDim}, image stages [${config.imageChannels}] at ${config.imageSize} px, embedding ${config.embedDim}; ${trainIndices.length} training images${reconstructions ? `, ${Math.round(100 * opts.reconstructed)}% as dVAE reconstructions` : ''}${augment ? `; augmented (${describeFlags(opts)})` : ''}`);
   const progress = new Progress('train-clip', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastRetrieval: Retrieval | null = null;

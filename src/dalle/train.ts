@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BalanceSchema, describeEpoch, epochLength, epochOrder } from '../data/batches.ts';
+import { AugmentFlagsSchema, describeFlags, flagsAugment } from '../data/augment.ts';
 import { loadCheckpoint } from '../io/checkpoint.ts';
 import { writeGrid } from '../io/grid.ts';
 import { batchImage, fromNchwFloat } from '../io/images.ts';
@@ -51,8 +52,7 @@ export const DalleTrainSchema = z.object({
   codeNoise: z.number().min(0).max(0.5).default(0),
   /** Augmentation: each image is also encoded as `variants − 1` copies shifted by up to `shift` pixels and,
    *  with `flip`, mirrored at random where its captions allow (data/augment.ts); a step reads one copy. */
-  shift: z.number().int().min(0).max(16).default(0),
-  flip: z.boolean().default(false),
+  ...AugmentFlagsSchema,
   variants: z.number().int().min(2).max(64).default(8),
   /** The trained transformer whose weights the run started from (fine-tuning), if any. */
   init: z.string().optional(),
@@ -140,7 +140,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   plateau ??= opts.schedule === 'plateau' ? new HalveOnPlateau(opts.lr, 2, opts.lrFinal) : null;
 
   const { cache, path: cachePath } = await ensureCache(run.data, dvae.config.imageSize, run.out, log);
-  const augment = { shift: opts.shift, hflip: opts.flip ? 0.5 : 0, variants: opts.variants };
+  const augment = { ...flagsAugment(opts), variants: opts.variants };
   const codes = await encodeCache(dvae, cache, run.out, `${vaeSource}|${cachePath}|${cache.count}`, { silent: run.progress === false, augment });
   const examples = new Examples(cache, codes, tokenizer, config);
   const trainIndices = cache.indicesOf('train');
@@ -181,7 +181,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile, extraWeights: weightsOf(dvae.params, 'vae.') });
   };
 
-  log(`dalle: ${init ? `from ${init.dir}, ` : ''}${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}${(codes.variants ?? 1) > 1 ? `; ${codes.variants} versions of each image (shift ${opts.shift}${opts.flip ? ', mirrored where the captions allow' : ''})` : ''}`);
+  log(`dalle: ${init ? `from ${init.dir}, ` : ''}${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}${(codes.variants ?? 1) > 1 ? `; ${codes.variants} versions of each image (${describeFlags(opts)})` : ''}`);
   const progress = new Progress('train', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;

@@ -2,6 +2,7 @@
 // triple always yields the same pixels. All are off by default: a random resized crop changes framing, a
 // shift moves the subject off centre, and a horizontal flip would contradict captions that name left and
 // right, so it is only applied to an image whose captions pass `mirrorSafe`.
+import { z } from 'zod';
 import type { RgbBatch, RgbImage } from '../io/images.ts';
 import type { Rng } from '../tensor/index.ts';
 
@@ -13,6 +14,23 @@ export interface AugmentOptions {
   /** Probability of a horizontal flip (of an image whose captions are mirror-safe). */
   hflip?: number;
 }
+
+/** The trainers' `shift` and `flip` settings (the transformer's and the reranker's schemas spread them):
+ *  the largest shift in pixels, and whether to mirror half of the mirror-safe images. */
+export const AugmentFlagsSchema = {
+  shift: z.number().int().min(0).max(16).default(0),
+  flip: z.boolean().default(false),
+};
+export interface AugmentFlags {
+  shift: number;
+  flip: boolean;
+}
+
+/** The augmentation the flags ask for. */
+export const flagsAugment = (flags: AugmentFlags): AugmentOptions => ({ shift: flags.shift, hflip: flags.flip ? 0.5 : 0 });
+
+/** The flags in words, for the trainers' logs. */
+export const describeFlags = (flags: AugmentFlags): string => `shift ${flags.shift}${flags.flip ? ', mirrored where the captions allow' : ''}`;
 
 /** Words whose meaning a mirror image reverses or garbles: directions, turning senses, writing and flags. */
 const MIRROR_UNSAFE = /\b(left|right|leftwards|rightwards|clockwise|counterclockwise|anticlockwise|keycap|letter|letters|flag|flags|text|sign|button|mark)\b/i;
