@@ -83,8 +83,10 @@ node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours-unranked"
 dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.txt --n 8 --seed 1 --out "$RUN/colours"
 node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours" | tee "$RUN/colours.txt"
 
-# 11. The model card's subject count: 40 training emoji's names, 8 images each without reranking, judged by
-# whether the reranker ranks each image's own prompt first among the 40 (CLIP R-precision); seeds 1, 2 and 3.
+# 11. The model card's subject count: 40 emoji's names, 8 images each without reranking, judged by whether
+# the reranker ranks each image's own prompt first among the 40 (CLIP R-precision); seeds 1, 2 and 3. Then the
+# same judge on the training emoji themselves, the score the samples are set against.
 for seed in 1 2 3; do
   node --import tsx scripts/default-model/judge-subjects.ts "$MODEL" scripts/default-model/subject-prompts.txt "$seed"
 done | tee "$RUN/subjects.txt"
+node --import tsx scripts/default-model/judge-subjects.ts --real "$RUN/emoji32-cache" --judge "$MODEL/clip" | tee "$RUN/subjects-real.txt"
