@@ -45,7 +45,7 @@ export const ClipTrainSchema = z.object({
   reconstructed: z.number().min(0).max(1).default(0.5),
   /** Augmentation of each step's images (after the reconstruction swap): shifted by up to `shift` pixels
    *  and, with `flip`, mirrored with probability 0.5 where the captions allow (data/augment.ts). */
-  ...AugmentFlagsSchema,
+  ...AugmentFlagsSchema.shape,
   seed: z.number().int().default(0),
   evalEvery: z.number().int().positive().default(250),
   checkpointEvery: z.number().int().positive().default(250),

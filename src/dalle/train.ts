@@ -52,7 +52,7 @@ export const DalleTrainSchema = z.object({
   codeNoise: z.number().min(0).max(0.5).default(0),
   /** Augmentation: each image is also encoded as `variants − 1` copies shifted by up to `shift` pixels and,
    *  with `flip`, mirrored at random where its captions allow (data/augment.ts); a step reads one copy. */
-  ...AugmentFlagsSchema,
+  ...AugmentFlagsSchema.shape,
   variants: z.number().int().min(2).max(64).default(8),
   /** The trained transformer whose weights the run started from (fine-tuning), if any. */
   init: z.string().optional(),

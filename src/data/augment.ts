@@ -15,16 +15,13 @@ export interface AugmentOptions {
   hflip?: number;
 }
 
-/** The trainers' `shift` and `flip` settings (the transformer's and the reranker's schemas spread them):
- *  the largest shift in pixels, and whether to mirror half of the mirror-safe images. */
-export const AugmentFlagsSchema = {
+/** The trainers' `shift` and `flip` settings (the transformer's and the reranker's schemas spread its
+ *  shape): the largest shift in pixels, and whether to mirror half of the mirror-safe images. */
+export const AugmentFlagsSchema = z.object({
   shift: z.number().int().min(0).max(16).default(0),
   flip: z.boolean().default(false),
-};
-export interface AugmentFlags {
-  shift: number;
-  flip: boolean;
-}
+});
+export type AugmentFlags = z.infer<typeof AugmentFlagsSchema>;
 
 /** The augmentation the flags ask for. */
 export const flagsAugment = (flags: AugmentFlags): AugmentOptions => ({ shift: flags.shift, hflip: flags.flip ? 0.5 : 0 });
