@@ -2,7 +2,7 @@
 // the grouped row/column attention equal to the dense masked one (values and gradients),
 // per-position caption padding, the text/image loss weighting, the vocabulary restriction, the paper's
 // parameter count, cached decoding equal to the full forward pass for every mask type, and a tiny model
-// that overfits a few captioned code grids; training's code noise.
+// that overfits a few captioned code grids; training's code noise and its ramp.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as T from '../src/tensor/index.ts';
@@ -12,6 +12,7 @@ import { type DalleParams, dalleHidden, dalleLoss, imageLogits, initDalle, image
 import { allowed, groupBias, groupedAttention, groupedPays, layerAttention, maskMatrix } from '../src/dalle/masks.ts';
 import { paddedCaption } from '../src/dalle/text.ts';
 import { Examples } from '../src/dalle/eval.ts';
+import { codeNoiseAt } from '../src/dalle/train.ts';
 import type { ImageCache } from '../src/data/cache.ts';
 import { trainTokenizer } from '../src/tokenizer/index.ts';
 import { DalleSampler } from '../src/dalle/sample.ts';
@@ -286,5 +287,29 @@ describe('DALL·E transformer', () => {
     const clean = (await loss(params, noisy.text, noisy.image, null)).item();
     assert.ok(Math.abs((await loss(params, noisy.text, noisy.image, noisy.image)).item() - clean) < 1e-6);
     assert.notEqual((await loss(params, noisy.text, noisy.image, noisy.input!)).item(), clean);
+  });
+
+  it('the code-noise ramp rises linearly to its share over its updates, never 0, and the batches follow it', () => {
+    const ramp = { codeNoise: 0.4, codeNoiseRamp: 4 };
+    assert.deepEqual([0, 1, 2, 3, 4, 100].map((step) => +codeNoiseAt(step, ramp).toFixed(9)), [0.1, 0.2, 0.3, 0.4, 0.4, 0.4]);
+    assert.deepEqual([0, 7].map((step) => codeNoiseAt(step, { codeNoise: 0.3, codeNoiseRamp: 0 })), [0.3, 0.3]);
+    assert.equal(codeNoiseAt(0, { codeNoise: 0, codeNoiseRamp: 5 }), 0);
+    // Codes 0..63, each image's distinct: the share of codes read that differ from the targets is the noise
+    // (less the draws that happen to pick the same code, 1 in 64 here).
+    const tokenizer = trainTokenizer(['a red heart', 'a blue circle'], { vocabSize: 270 });
+    const c = DalleConfigSchema.parse({ textLength: 8, textVocab: tokenizer.parts.vocab.length, imageVocab: 64, grid: 8, dim: 16, layers: 1, heads: 2, masks: ['full'] });
+    const cells = imageTokens(c);
+    const table = Int32Array.from({ length: 64 * cells }, (_, i) => (i * 13 + Math.floor(i / cells)) % 64);
+    const cache = { items: Array.from({ length: 64 }, (_, i) => ({ captions: [i % 2 ? 'a red heart' : 'a blue circle'] })) } as unknown as ImageCache;
+    const examples = new Examples(cache, { codes: table, cells }, tokenizer, c);
+    const batch = Array.from({ length: 64 }, (_, i) => i);
+    const replaced = (step: number) => {
+      const b = examples.batch(batch, 1, step, { bpeDropout: 0, captionDropout: 0, codeNoise: codeNoiseAt(step, ramp) });
+      const read = b.input!.toNumbers(), target = b.image.toNumbers();
+      return read.filter((v, i) => v !== target[i]).length / read.length;
+    };
+    const [first, last] = [replaced(0), replaced(3)];
+    assert.ok(first > 0.07 && first < 0.13, `${(100 * first).toFixed(1)}% replaced at the first step, not about 10%`);
+    assert.ok(last > 0.35 && last < 0.45, `${(100 * last).toFixed(1)}% replaced at the ramp's end, not about 40%`);
   });
 });

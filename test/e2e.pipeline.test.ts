@@ -95,12 +95,14 @@ describe('pipeline on generated shapes', () => {
     assert.ok(gap < 1e-6, `the fine-tuned run did not start from the --init weights (max difference ${gap})`);
     // With code noise (its effect on a batch is checked in dalle.model.test.ts: this tiny dVAE uses almost one
     // code, so replacing codes changes little here), an interrupted fine-tune resumes to the same weights.
-    await dalle(...fineTune, '--out', join(dir, 'ft'), '--steps', '6', '--code-noise', '0.2');
+    // The noise rises over 5 updates, so the interrupted half resumes partway up the ramp.
+    await dalle(...fineTune, '--out', join(dir, 'ft'), '--steps', '6', '--code-noise', '0.2', '--code-noise-ramp', '5');
     const state = JSON.parse(readFileSync(join(dir, 'ft', 'checkpoint', 'state.json'), 'utf8'));
-    assert.deepEqual([state.train.codeNoise, state.train.init], [0.2, base]);
-    await trainDalle({ data, out: join(dir, 'ft-b'), options: { init: base, steps: 6, batchSize: 8, warmup: 2, evalEvery: 3, sampleEvery: 6, checkpointEvery: 3, seed: 5, codeNoise: 0.2 }, until: 3, ...quiet });
+    assert.deepEqual([state.train.codeNoise, state.train.codeNoiseRamp, state.train.init], [0.2, 5, base]);
+    await trainDalle({ data, out: join(dir, 'ft-b'), options: { init: base, steps: 6, batchSize: 8, warmup: 2, evalEvery: 3, sampleEvery: 6, checkpointEvery: 3, seed: 5, codeNoise: 0.2, codeNoiseRamp: 5 }, until: 3, ...quiet });
     assert.match(await dalle('train', '--resume', '--out', join(dir, 'ft-b'), '--data', data), /^trained 6 steps/);
     assert.ok(weights(join(dir, 'ft')).equals(weights(join(dir, 'ft-b'))), 'the resumed fine-tune differs from the uninterrupted one');
+    await assert.rejects(dalle(...fineTune, '--out', join(dir, 'ft-r'), '--code-noise-ramp', '100'), (e: Error) => e instanceof UserError && /--code-noise-ramp 100 raises the code noise to --code-noise, which is 0/.test(e.message));
     await assert.rejects(dalle(...fineTune, '--out', join(dir, 'ft-x'), '--config', 'tiny'), (e: Error) => e instanceof UserError && /--init .* fixes the architecture; leave out --config/.test(e.message));
     await assert.rejects(dalle('train', '--data', data, '--out', join(dir, 'ft-y')), (e: Error) => e instanceof UserError && /give the dVAE \(--vae\) and the tokenizer \(--tokenizer\), or a trained model to start from \(--init\)/.test(e.message));
   });

@@ -59,6 +59,7 @@ export function registerDalleCommands(program: Command): void {
     .option('--warmup <n>', 'warm-up steps', intOption('--warmup', 0), 200)
     .addOption(balanceOption())
     .option('--code-noise <p>', 'share of the image codes the model reads replaced by codes of other cells of the batch (the targets stay), so it learns to continue from imperfect draws', numberOption('--code-noise', 0, 0.5), 0)
+    .option('--code-noise-ramp <n>', 'raise the code noise linearly from 0 to --code-noise over the first n updates (0: full from the start)', intOption('--code-noise-ramp', 0), 0)
     .addOption(shiftOption('train also on copies of each image'))
     .addOption(flipOption('some of these copies'))
     .option('--variants <n>', 'with --shift or --flip: versions of each image, the plain one among them, encoded once before training', intOption('--variants', 2, 64), 8)
@@ -74,7 +75,7 @@ export function registerDalleCommands(program: Command): void {
       const r = await trainDalle({
         out: o.out, data: o.data, vae: o.vae, tokenizer: o.tokenizer, resume: !!o.resume, ...(config && { config }),
         options: trainOptions<DalleTrainOptions>(o, command, {
-          steps: 'steps', batchSize: 'batch', accumulate: 'accumulate', balance: 'balance', codeNoise: 'codeNoise', shift: 'shift', flip: 'flip', variants: 'variants', init: 'init', lr: 'lr', schedule: 'schedule', warmup: 'warmup', seed: 'seed',
+          steps: 'steps', batchSize: 'batch', accumulate: 'accumulate', balance: 'balance', codeNoise: 'codeNoise', codeNoiseRamp: 'codeNoiseRamp', shift: 'shift', flip: 'flip', variants: 'variants', init: 'init', lr: 'lr', schedule: 'schedule', warmup: 'warmup', seed: 'seed',
           evalEvery: 'evalEvery', sampleEvery: 'sampleEvery', checkpointEvery: 'checkpointEvery' }),
       });
       console.log(trainedLine(r, start, join(o.out, 'checkpoint')));

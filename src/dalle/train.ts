@@ -7,7 +7,7 @@
 // fixed validation captions. Checkpoints hold the transformer, the dVAE (under `vae.`) and the tokenizer,
 // and `resume` continues exactly. `init` fine-tunes: the weights (and, unless given, the dVAE and tokenizer)
 // of a trained model, with a fresh optimizer and schedule; a tokenizer that extends the model's grows its text
-// vocabulary (vocab.ts). `codeNoise` corrupts the codes the model reads; `shift` and `flip` train on
+// vocabulary (vocab.ts). `codeNoise` corrupts the codes the model reads (`codeNoiseRamp`: rising to it); `shift` and `flip` train on
 // augmented copies of the images, encoded once beside the plain codes.
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -50,6 +50,8 @@ export const DalleTrainSchema = z.object({
   bpeDropout: z.number().min(0).max(1).default(0.1),
   /** Fraction of the image codes the model reads replaced by a random cell's code (eval.ts Examples). */
   codeNoise: z.number().min(0).max(0.5).default(0),
+  /** Updates over which the code noise rises linearly to `codeNoise` (0: at full strength from the first). */
+  codeNoiseRamp: z.number().int().nonnegative().default(0),
   /** Augmentation: each image is also encoded as `variants − 1` copies shifted by up to `shift` pixels and,
    *  with `flip`, mirrored at random where its captions allow (data/augment.ts); a step reads one copy. */
   ...AugmentFlagsSchema.shape,
@@ -137,6 +139,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   if (config.imageVocab !== dvae.config.vocab || config.grid !== gridSize(dvae.config)) {
     throw new UserError(`${vaeSource}: a ${gridSize(dvae.config)}×${gridSize(dvae.config)} grid of ${dvae.config.vocab} codes, the model was built for ${config.grid}×${config.grid} of ${config.imageVocab}`);
   }
+  if (opts.codeNoiseRamp > 0 && opts.codeNoise === 0) throw new UserError(`train: --code-noise-ramp ${opts.codeNoiseRamp} raises the code noise to --code-noise, which is 0; give --code-noise P`);
   plateau ??= opts.schedule === 'plateau' ? new HalveOnPlateau(opts.lr, 2, opts.lrFinal) : null;
 
   const { cache, path: cachePath } = await ensureCache(run.data, dvae.config.imageSize, run.out, log);
@@ -181,7 +184,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
     await saveTrainer(checkpointDir(run.out), config, trainer, state, { tokenizerFile, extraWeights: weightsOf(dvae.params, 'vae.') });
   };
 
-  log(`dalle: ${init ? `from ${init.dir}, ` : ''}${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}${(codes.variants ?? 1) > 1 ? `; ${codes.variants} versions of each image (${describeFlags(opts)})` : ''}`);
+  log(`dalle: ${init ? `from ${init.dir}, ` : ''}${config.layers} layers, dim ${config.dim}, ${config.textLength} text + ${imageTokens(config)} image tokens; ${trainIndices.length} training images${opts.balance === 'image' ? '' : `; ${describeEpoch(cache, 'train', opts.balance)}`}${(codes.variants ?? 1) > 1 ? `; ${codes.variants} versions of each image (${describeFlags(opts)})` : ''}${opts.codeNoise > 0 ? `; code noise ${opts.codeNoise}${opts.codeNoiseRamp > 0 ? ` from step ${opts.codeNoiseRamp}, rising from 0 before` : ''}` : ''}`);
   const progress = new Progress('train', opts.steps, { unit: 'steps', start: startStep, silent: run.progress === false });
   let lastLoss = NaN;
   let lastValidation: Validation | null = null;
@@ -190,7 +193,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   for (let step = startStep; step < stopAt; step++) {
     const indices = indicesAt(step);
     const micro = Array.from({ length: opts.accumulate }, (_, m) => {
-      const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout, codeNoise: opts.codeNoise, augmented: true });
+      const part = examples.batch(indices.slice(m * opts.batchSize, (m + 1) * opts.batchSize), opts.seed, step, { bpeDropout: opts.bpeDropout, captionDropout: config.captionDropout, codeNoise: codeNoiseAt(step, opts), augmented: true });
       const drop = dropoutMasks(opts.batchSize);
       return { text: part.text, image: part.image, ...(part.input && { input: part.input }), ...(drop && { drop }) } as unknown as DalleBatch;
     });
@@ -215,6 +218,14 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   }
   progress.done();
   return { step: stopAt, trained: Math.max(0, stopAt - startStep), loss: lastLoss, validation: lastValidation };
+}
+
+/** The share of codes replaced at `step` (0-based): `codeNoise`, reached linearly over the first `codeNoiseRamp`
+ *  updates. Never 0 while `codeNoise` is not, so every step's batch has the same inputs and one traced graph
+ *  serves the run. A ramp lets the model first learn which codes follow which from clean prefixes: at full
+ *  strength from the first update, the noise slowed a fresh run's learning for thousands of updates. */
+export function codeNoiseAt(step: number, o: { codeNoise: number; codeNoiseRamp: number }): number {
+  return o.codeNoiseRamp > 0 ? o.codeNoise * Math.min(1, (step + 1) / o.codeNoiseRamp) : o.codeNoise;
 }
 
 /** `perCaption` samples for each caption (seeded by `seed`), decoded to images, with their captions. */
