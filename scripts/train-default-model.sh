@@ -18,9 +18,9 @@ mkdir -p "$RUN"
 [ -e "$RUN/emoji32" ] || dalle data emoji --out "$RUN/emoji32" --size 32
 [ -e "$RUN/emoji32-cache" ] || dalle data prepare --data "$RUN/emoji32" --size 32 --out "$RUN/emoji32-cache"
 
-# 2. A 2,048-token BPE on the training split's captions (held-out emoji excluded), for steps 4 and 6, and a
-# 6,144-token one on the same captions for step 5 (BPE is greedy: its first 2,048 tokens are the same ones),
-# which keeps rare names whole ("a pizza": 5 tokens at 2,048, 2 at 6,144).
+# 2. Two BPEs on the training split's captions (held-out emoji excluded): 6,144 tokens for the transformer, which
+# keeps rare names whole ("a pizza": 2 tokens, 5 at 2,048), and 2,048 for the reranker. BPE is greedy, so the
+# first 2,048 tokens of the larger one are the smaller one's.
 [ -e "$RUN/tokenizer.json" ] || dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 2048 --out "$RUN/tokenizer.json"
 [ -e "$RUN/tokenizer-6144.json" ] || dalle tokenizer train --data "$RUN/emoji32-cache" --vocab-size 6144 --out "$RUN/tokenizer-6144.json"
 
@@ -29,53 +29,40 @@ mkdir -p "$RUN"
 dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.json --out "$RUN/vae" \
   --steps "${VAE_STEPS:-2500}" --batch 32 --lr 1e-3 --beta 0 --tau-end 0.5 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/vae")
 # Its decoder refit on the hard codes of the frozen encoder (what it decodes at sampling time), 3,000 updates
-# at 5e-4: no code changes, so steps 4–6 use "$RUN/vae" and the export ships this decoder (held-out hard PSNR
+# at 5e-4: no code changes, so steps 4 and 5 use "$RUN/vae" and the export ships this decoder (held-out hard PSNR
 # 19.55 → 19.91 dB; about 7 min alone on the Intel VMs).
 dalle train-vae --init "$RUN/vae" --decoder-only --data "$RUN/emoji32-cache" --out "$RUN/vae-dec" \
   --steps "${VAE_DEC_STEPS:-3000}" --batch 32 --lr 5e-4 --warmup 100 --sample-every 500 --checkpoint-every 500 --seed 0 $(resume "$RUN/vae-dec")
 
-# 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256; 8,000 updates (about 76 min
-# alone on the EPYC VM, 115 min on the Intel one; DALLE_STEPS=6000 or 3500 take 3/4 or 7/16 of that and
-# follow the captions of training emoji less, see the model card).
-dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
-  --out "$RUN/dalle" --steps "${DALLE_STEPS:-8000}" --batch 32 --lr 1e-3 --warmup 100 --eval-every 250 --sample-every 500 --checkpoint-every 250 --seed 0 $(resume "$RUN/dalle")
+# 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256, 6,000 updates in one run
+# (TIME_TRANSFORMER). Balanced epochs: at most 4 images of an emoji, so a food or object (4 images) is not crowded out by
+# a hand's 24 skin tones and styles. The plain image and 3 mirrored copies of each, encoded once (`--flip
+# --variants 4`; images whose captions name a side, writing or a flag are never mirrored). Code noise: a share
+# of the codes it reads replaced by other cells' codes, so that it learns to continue from a prefix with wrong
+# cells, as its own draws have; it rises from 0 to 0.3 over the first 3,000 updates, since at full strength
+# from the first update it slowed learning for thousands of updates. See the model card.
+dalle train --vae "$RUN/vae" --tokenizer "$RUN/tokenizer-6144.json" --data "$RUN/emoji32-cache" --config scripts/default-model/dalle.json \
+  --out "$RUN/dalle" --steps "${DALLE_STEPS:-6000}" --batch 32 --lr 1e-3 --warmup 100 --balance 4 --code-noise 0.3 --code-noise-ramp 3000 \
+  --flip --variants 4 --eval-every 500 --sample-every 1000 --checkpoint-every 500 --seed 0 $(resume "$RUN/dalle")
 
-# 5. Fine-tuning it, three times, as the shipped model was. All use balanced epochs (at most 4 images of an emoji,
-# so a food or object, 4 images, comes about twice as often as in step 4) and code noise (30% of the codes it
-# reads replaced by other cells' codes, so that it learns to continue from a prefix with wrong cells, as its
-# own draws have), each with a fresh schedule. First 1,200 updates at learning rate 3e-4 (about 23 min alone on
-# the Intel VMs); then 2,400 at 8e-4 with the text vocabulary grown to the 6,144-token BPE, each new token
-# starting as the mean of the pieces it was split into (about 35 min there). Held-out image NLL 1.513 → 1.255
-# → 1.279, subject count R@1 24.6% → 31.4% → 37.1%; see the model card.
-dalle train --init "$RUN/dalle" --data "$RUN/emoji32-cache" --out "$RUN/dalle-ft" --steps "${FT_STEPS:-1200}" \
-  --lr 3e-4 --warmup 100 --balance 4 --code-noise 0.3 --eval-every 200 --sample-every 400 --checkpoint-every 200 --seed 0 $(resume "$RUN/dalle-ft")
-dalle train --init "$RUN/dalle-ft" --tokenizer "$RUN/tokenizer-6144.json" --data "$RUN/emoji32-cache" --out "$RUN/dalle-ft2" --steps "${FT2_STEPS:-2400}" \
-  --lr 8e-4 --warmup 100 --balance 4 --code-noise 0.3 --eval-every 400 --sample-every 800 --checkpoint-every 400 --seed 0 $(resume "$RUN/dalle-ft2")
-# A third, on the plain image and 3 mirrored copies of each (`--flip --variants 4`: images whose captions name a
-# side, writing or a flag are never mirrored), 1,200 updates at 5e-4, seed 1 (about 19 min alone on the sixteenth
-# session's EPYC). Held-out image NLL 1.279 → 1.264, colours 112 of 112, subject count R@5 92.9% → 95.2% (R@1 59.6% → 62.2%,
-# 58.2% with training seed 2).
-dalle train --init "$RUN/dalle-ft2" --data "$RUN/emoji32-cache" --out "$RUN/dalle-ft3" --steps "${FT3_STEPS:-1200}" \
-  --lr 5e-4 --warmup 100 --balance 4 --code-noise 0.3 --flip --variants 4 --eval-every 400 --sample-every 1200 --checkpoint-every 400 --seed 1 $(resume "$RUN/dalle-ft3")
-
-# 6. The contrastive reranker: a 3-layer text transformer and a 4-stage conv net, on the 2,048-token BPE and the same
+# 5. The contrastive reranker: a 3-layer text transformer and a 4-stage conv net, on the 2,048-token BPE and the same
 # data, half of the images replaced by their reconstructions by the refit decoder (the look of generated images),
 # each step's images shifted by up to 2 pixels and mirrored where their captions allow; 4,800 updates (held-out
 # caption → image R@1 53.4%; 1,600 unaugmented updates: 42.6%; about 55 min alone on the sixteenth session's EPYC).
 dalle train-clip --tokenizer "$RUN/tokenizer.json" --data "$RUN/emoji32-cache" --vae "$RUN/vae-dec" --out "$RUN/clip" \
   --steps "${CLIP_STEPS:-4800}" --batch 128 --shift 2 --flip --eval-every 400 --checkpoint-every 400 --seed 0 $(resume "$RUN/clip")
 
-# 7. Export: float16 weights (the dVAE with its refit decoder), config, tokenizer, the reranker under clip/, and the sampling settings generate
+# 6. Export: float16 weights (the dVAE with its refit decoder), config, tokenizer, the reranker under clip/, and the sampling settings generate
 # and serve use by default (sampling.json; chosen by comparing sample grids, see the model card).
-dalle export --model "$RUN/dalle-ft3" --vae "$RUN/vae-dec" --reranker "$RUN/clip" --out "$MODEL" --dtype f16 --temperature 0.85 --guidance 2 --rerank "${RERANK:-8}"
+dalle export --model "$RUN/dalle" --vae "$RUN/vae-dec" --reranker "$RUN/clip" --out "$MODEL" --dtype f16 --temperature 0.85 --guidance 2 --rerank "${RERANK:-8}"
 
-# 8. Metrics for the model card.
+# 7. Metrics for the model card.
 dalle eval-vae --model "$RUN/vae" --data "$RUN/emoji32-cache" --json "$RUN/eval-vae-before-refit.json"
 dalle eval-vae --model "$MODEL" --data "$RUN/emoji32-cache" --json "$RUN/eval-vae.json"
 dalle eval --model "$MODEL" --data "$RUN/emoji32-cache" --json "$RUN/eval-dalle.json"
 dalle eval-clip --model "$MODEL/clip" --data "$RUN/emoji32-cache" --json "$RUN/eval-clip.json"
 
-# 9. The model card's sample grids: with the model's sampling settings, without reranking, and plain sampling.
+# 8. The model card's sample grids: with the model's sampling settings, without reranking, and plain sampling.
 dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --out "$RUN/samples"
 cp "$RUN/samples/grid.png" "$MODEL/samples.png"
 dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --rerank 1 --out "$RUN/samples-unranked"
@@ -83,14 +70,14 @@ cp "$RUN/samples-unranked/grid.png" "$MODEL/samples-unranked.png"
 dalle generate --model "$MODEL" --prompts scripts/default-model/prompts.txt --n 8 --seed 1 --temperature 1 --guidance 1 --rerank 1 --out "$RUN/samples-plain"
 cp "$RUN/samples-plain/grid.png" "$MODEL/samples-plain.png"
 
-# 10. The model card's colour count: 14 prompts that name a colour, 8 images each, judged by dominant hue,
+# 9. The model card's colour count: 14 prompts that name a colour, 8 images each, judged by dominant hue,
 # without and with reranking.
 dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.txt --n 8 --seed 1 --rerank 1 --out "$RUN/colours-unranked"
 node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours-unranked" | tee "$RUN/colours-unranked.txt"
 dalle generate --model "$MODEL" --prompts scripts/default-model/colour-prompts.txt --n 8 --seed 1 --out "$RUN/colours"
 node --import tsx scripts/default-model/judge-colours.ts "$RUN/colours" | tee "$RUN/colours.txt"
 
-# 11. The model card's subject count: 40 emoji's names, 8 images each without reranking, judged by whether
+# 10. The model card's subject count: 40 emoji's names, 8 images each without reranking, judged by whether
 # the reranker ranks each image's own prompt first among the 40 (CLIP R-precision); seeds 1, 2 and 3. Then the
 # same judge on the training emoji themselves, the score the samples are set against.
 for seed in 1 2 3; do
