@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Reproduces models/default from scratch with the project's own commands (see models/default/MODEL_CARD.md).
-# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 3 h 5 min on an idle 2-core
-# AMD EPYC (Zen 5) VM (the third fine-tune and the 4,800-step reranker estimated from the sixteenth session's
-# slower EPYC, where they took 19 and 55 min), more than 4 h on the slower 2-core Intel Xeon VMs of other sessions. Work
-# files go to $RUN (default: runs/default); the result is copied to models/default.
+# Needs the dev dependencies (the emoji packages): `npm ci` installs them. Takes about 1 h 50 min on an idle 2-core
+# AMD EPYC (Zen 5) VM, the fastest measured (the transformer and the reranker estimated from slower EPYC VMs of
+# later sessions, by the ratio of the transformer's rates), about 2 h 10 min on the eighteenth session's EPYC, and
+# more on the slower 2-core Intel Xeon VMs of other sessions (the model card's time table). Work files go to $RUN
+# (default: runs/default); the result is copied to models/default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${RUN:-runs/default}
@@ -34,9 +35,9 @@ dalle train-vae --data "$RUN/emoji32-cache" --config scripts/default-model/dvae.
 dalle train-vae --init "$RUN/vae" --decoder-only --data "$RUN/emoji32-cache" --out "$RUN/vae-dec" \
   --steps "${VAE_DEC_STEPS:-3000}" --batch 32 --lr 5e-4 --warmup 100 --sample-every 500 --checkpoint-every 500 --seed 0 $(resume "$RUN/vae-dec")
 
-# 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256, 6,000 updates in one run
-# (TIME_TRANSFORMER). Balanced epochs: at most 4 images of an emoji, so a food or object (4 images) is not crowded out by
-# a hand's 24 skin tones and styles. The plain image and 3 mirrored copies of each, encoded once (`--flip
+# 4. The transformer: 24 caption tokens + 64 image tokens, 6 layers of width 256, 6,000 updates in one run (68 min
+# alone on the eighteenth session's EPYC VM, about 58 on the ninth's). Balanced epochs: at most 4 images of an
+# emoji, so a food or object (4 images) is not crowded out by a hand's 24 skin tones and styles. The plain image and 3 mirrored copies of each, encoded once (`--flip
 # --variants 4`; images whose captions name a side, writing or a flag are never mirrored). Code noise: a share
 # of the codes it reads replaced by other cells' codes, so that it learns to continue from a prefix with wrong
 # cells, as its own draws have; it rises from 0 to 0.3 over the first 3,000 updates, since at full strength
