@@ -111,6 +111,7 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   } else {
     opts = parseUserInput(DalleTrainSchema, run.options ?? {}, 'train options');
   }
+  if (opts.codeNoiseRamp > 0 && opts.codeNoise === 0) throw new UserError(`train: --code-noise-ramp ${opts.codeNoiseRamp} raises the code noise to --code-noise, which is 0; give --code-noise P`);
   // Fine-tuning: the trained model's weights to start from, and its dVAE and tokenizer unless others are given.
   const init = opts.init !== undefined ? await loadDalle(opts.init) : null;
   const vaeSource = run.vae ?? (init && `${init.dir}/model.safetensors (vae.)`);
@@ -139,7 +140,6 @@ export async function trainDalle(run: DalleTrainRun): Promise<{ step: number; tr
   if (config.imageVocab !== dvae.config.vocab || config.grid !== gridSize(dvae.config)) {
     throw new UserError(`${vaeSource}: a ${gridSize(dvae.config)}×${gridSize(dvae.config)} grid of ${dvae.config.vocab} codes, the model was built for ${config.grid}×${config.grid} of ${config.imageVocab}`);
   }
-  if (opts.codeNoiseRamp > 0 && opts.codeNoise === 0) throw new UserError(`train: --code-noise-ramp ${opts.codeNoiseRamp} raises the code noise to --code-noise, which is 0; give --code-noise P`);
   plateau ??= opts.schedule === 'plateau' ? new HalveOnPlateau(opts.lr, 2, opts.lrFinal) : null;
 
   const { cache, path: cachePath } = await ensureCache(run.data, dvae.config.imageSize, run.out, log);
